@@ -1,0 +1,48 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "syncjobs",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "jobs", targets: ["jobs"]),
+        .library(name: "SyncJobsCore", targets: ["SyncJobsCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.0"),
+    ],
+    targets: [
+        // The system libsqlite3, through pkg-config, as GRDB and SwiftPM bind it.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "SyncJobsCore",
+            dependencies: [
+                "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "jobs",
+            dependencies: [
+                "SyncJobsCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "SyncJobsCoreTests",
+            dependencies: ["SyncJobsCore", "CSQLite"]
+        ),
+        .testTarget(
+            name: "JobsCLITests",
+            dependencies: ["SyncJobsCore"]
+        ),
+    ]
+)

@@ -1,0 +1,78 @@
+/// A request body: the JSON array of batches exactly as it is POSTed, with where each batch sits
+/// so a destination can split it (to find the batch a server refuses).
+public struct PackedRequest: Sendable {
+    /// Position of this request in the run, from 0.
+    public var sequence: Int
+    public var body: [UInt8]
+    /// Byte ranges of the batches inside `body`.
+    public var batchRanges: [Range<Int>]
+    /// The source row number of each batch, for rejection records.
+    public var rowNumbers: [Int]
+    /// Engine bookkeeping: the run-wide ordinal of the first and last row in the request.
+    public var firstRowOrdinal: Int
+    public var lastRowOrdinal: Int
+
+    public var batchCount: Int { batchRanges.count }
+
+    public func batch(_ index: Int) -> ArraySlice<UInt8> { body[batchRanges[index]] }
+}
+
+/// Packs batches into requests of at most 100 batches and 256 KB, mParticle's Events API limits.
+public struct RequestPacker: Sendable {
+    public static let maxBatches = 100
+    public static let maxBytes = 256 * 1024
+
+    public let maxBatches: Int
+    public let maxBytes: Int
+    private var body: [UInt8] = []
+    private var ranges: [Range<Int>] = []
+    private var rowNumbers: [Int] = []
+    private var firstOrdinal = 0
+    private var lastOrdinal = 0
+    private var nextSequence = 0
+
+    public init(maxBatches: Int = RequestPacker.maxBatches, maxBytes: Int = RequestPacker.maxBytes) {
+        self.maxBatches = maxBatches
+        self.maxBytes = maxBytes
+    }
+
+    public var isEmpty: Bool { ranges.isEmpty }
+    public var count: Int { ranges.count }
+    /// The ordinal of the oldest row waiting in the open request.
+    public var firstPendingOrdinal: Int? { ranges.isEmpty ? nil : firstOrdinal }
+
+    /// Whether `batch` fits in the open request. The size counts the brackets and commas.
+    public func fits(_ batch: [UInt8]) -> Bool {
+        if ranges.isEmpty { return true }
+        return ranges.count < maxBatches && body.count + 1 + batch.count + 1 <= maxBytes
+    }
+
+    /// Adds a batch; the caller seals the open request first when `fits` says no.
+    public mutating func add(_ batch: [UInt8], rowNumber: Int, ordinal: Int) {
+        if ranges.isEmpty {
+            body.reserveCapacity(min(maxBytes, batch.count * maxBatches))
+            body.append(UInt8(ascii: "["))
+            firstOrdinal = ordinal
+        } else {
+            body.append(UInt8(ascii: ","))
+        }
+        let start = body.count
+        body.append(contentsOf: batch)
+        ranges.append(start..<body.count)
+        rowNumbers.append(rowNumber)
+        lastOrdinal = ordinal
+    }
+
+    /// Closes the open request and returns it, or nil when it is empty.
+    public mutating func seal() -> PackedRequest? {
+        guard !ranges.isEmpty else { return nil }
+        body.append(UInt8(ascii: "]"))
+        let request = PackedRequest(sequence: nextSequence, body: body, batchRanges: ranges, rowNumbers: rowNumbers,
+                                    firstRowOrdinal: firstOrdinal, lastRowOrdinal: lastOrdinal)
+        nextSequence += 1
+        body = []
+        ranges = []
+        rowNumbers = []
+        return request
+    }
+}

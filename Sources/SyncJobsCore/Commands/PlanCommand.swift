@@ -1,0 +1,134 @@
+import Foundation
+
+/// `jobs plan JOB`: what the next run would do, without doing it.
+public enum PlanCommand {
+    public static let previewBatches = 3
+    public static let previewRowLimit = 1000
+
+    public static func execute(workspace: Workspace, job reference: String, output: any CommandOutput,
+                               now: Int64? = nil) -> ExitStatus {
+        let job: JobDefinition
+        do {
+            (job, _) = try JobFileParser.load(path: try workspace.locate(reference))
+        } catch {
+            output.err("\(error)")
+            return .invalid
+        }
+        do {
+            let state = try workspace.openState()
+            let text = try describe(job, state: state, now: now ?? StateStore.now())
+            output.out(text)
+            return .ok
+        } catch let error as JobFileError {
+            output.err(error.description)
+            return .invalid
+        } catch {
+            output.err("\(job.name): \(error)")
+            return .runFailed
+        }
+    }
+
+    public static func describe(_ job: JobDefinition, state: StateStore, now: Int64) throws -> String {
+        let source = try SourceOpener.open(job)
+        defer { source.close() }
+        let (compiled, diagnostics) = MappingCompiler.compile(job: job, columns: source.columns,
+                                                              acceptsExtraKeys: source.acceptsExtraKeys,
+                                                              sourceDescription: source.description)
+        guard let plan = compiled else { throw JobFileError(diagnostics) }
+        let stored = job.sync.mode == .incremental ? try state.checkpoint(job: job.name) : nil
+        let window = try RunWindow.make(job: job, source: source, stored: stored, fullRefresh: false, now: now)
+        var lines: [String] = []
+        lines.append("job \(job.name) (\(job.kind.rawValue) batches, \(job.sync.mode.rawValue) sync) from \(Paths.display(job.filePath))")
+        lines.append("source: \(source.description), columns \(source.columns.joined(separator: ", "))")
+        lines.append("destination: \(job.destination.typeName) \(destinationDetail(job)), environment \(job.destination.environment.rawValue)")
+        for warning in diagnostics where warning.severity == .warning { lines.append("warning: \(warning.message); \(warning.fix ?? "")") }
+
+        lines.append("")
+        if let read = window.read {
+            lines.append("iterator: \(read.column) read as \(read.type.rawValue)")
+            lines.append("checkpoint: \(stored?.display ?? "none (first run)")")
+            let lower = read.lower.map { ">= \(read.type.display($0))" } ?? "from the first row"
+            lines.append("lower bound: \(lower)" + (job.sync.lookbackText.map { " (looking back \($0))" } ?? ""))
+            if let upper = read.upper {
+                lines.append("upper bound: <= \(read.type.display(upper)) (the high watermark now; rows that arrive later wait for the next run)")
+            } else if source.deliversInIteratorOrder {
+                lines.append("upper bound: none: no row in the window")
+            } else if let ceiling = read.ceiling {
+                lines.append("upper bound: <= \(read.type.display(ceiling)) (the run's start; later values wait)")
+            } else {
+                lines.append("upper bound: the file as it is when the run starts")
+            }
+            switch window.boundary {
+            case .none: break
+            case .skipRemembered(let value, let hashes):
+                lines.append("boundary: \(Format.plural(hashes.count, "row")) at \(read.type.display(value)) already delivered are skipped; other rows at that value are sent")
+            case .skipAll(let value):
+                lines.append("boundary: every row at \(read.type.display(value)) was delivered (by count) and is skipped")
+            case .sendAll(let value):
+                lines.append("boundary: every row at \(read.type.display(value)) is sent again")
+            }
+        } else {
+            lines.append("full sync: every row is read on every run")
+        }
+        for note in window.notes { lines.append("note: \(note)") }
+        lines.append("read: \(source.readDescription(window.read))")
+        let count = try source.countRows(window.read)
+        lines.append("rows to read: \(Format.count(count))")
+
+        lines.append("")
+        lines.append("mapping:")
+        let summary = plan.summary
+        let width = summary.map(\.source.count).max() ?? 0
+        for entry in summary {
+            lines.append("  \(entry.source.padding(toLength: width, withPad: " ", startingAt: 0))  →  \(entry.target)")
+        }
+
+        // Preview: map rows until a few batches come out.
+        let builder = BatchBuilder(plan: plan)
+        let reader = try source.makeReader(window.read, resume: window.resume)
+        var batches: [String] = []
+        var rejected: [String] = []
+        var skipped = 0
+        var examined = 0
+        while batches.count < previewBatches, examined < previewRowLimit, let item = try reader.next() {
+            examined += 1
+            switch item {
+            case .rejected(let number, let reason, _, _):
+                rejected.append("  row \(number): \(reason)")
+            case .row(let row):
+                if let value = row.iterator,
+                   JobRunner.alreadyDelivered(value, RowHash.of(values: row.values, extras: row.extras), window.boundary) {
+                    skipped += 1
+                    continue
+                }
+                switch builder.map(row.values, extras: row.extras) {
+                case .batch(let bytes):
+                    let parsed = (try? JSONParser.parse(String(decoding: bytes, as: UTF8.self))) ?? .string(String(decoding: bytes, as: UTF8.self))
+                    batches.append("row \(row.number):\n" + JSONWriter.pretty(parsed))
+                case .rejected(let reason):
+                    rejected.append("  row \(row.number): \(reason)")
+                }
+            }
+        }
+        lines.append("")
+        if batches.isEmpty {
+            lines.append("first batches: none (no row in the window maps to a batch)")
+        } else {
+            lines.append("first \(batches.count == 1 ? "batch" : "\(batches.count) batches"):")
+            lines.append(contentsOf: batches)
+        }
+        if !rejected.isEmpty {
+            lines.append("")
+            lines.append("rejected among the first \(Format.plural(examined, "row")) read:")
+            lines.append(contentsOf: rejected)
+        }
+        if skipped > 0 { lines.append("(\(Format.plural(skipped, "row")) skipped as already delivered)") }
+        return lines.joined(separator: "\n")
+    }
+
+    static func destinationDetail(_ job: JobDefinition) -> String {
+        switch job.destination.kind {
+        case .file(let path): return Paths.display(path)
+        }
+    }
+}

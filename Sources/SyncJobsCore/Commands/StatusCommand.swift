@@ -1,0 +1,151 @@
+import Foundation
+
+/// `jobs status [JOB] [--json]`: checkpoints, recent runs and rejected rows.
+public enum StatusCommand {
+    public static let recentRuns = 5
+    public static let recentRejected = 5
+
+    public static func execute(workspace: Workspace, job reference: String?, json: Bool, output: any CommandOutput) -> ExitStatus {
+        var jobs: [JobDefinition] = []
+        do {
+            let paths = try reference.map { [try workspace.locate($0)] } ?? workspace.jobFiles()
+            for path in paths {
+                do {
+                    jobs.append(try JobFileParser.load(path: path).0)
+                } catch {
+                    if reference != nil { throw error }
+                    output.err("\(Paths.display(path)): does not validate; run 'jobs validate' to see why")
+                }
+            }
+        } catch {
+            output.err("\(error)")
+            return .invalid
+        }
+        do {
+            let state = try workspace.openState()
+            var reports: [Value] = []
+            var text: [String] = []
+            for job in jobs {
+                let checkpoint = try state.checkpoint(job: job.name)
+                let runs = try state.runs(job: job.name, limit: recentRuns)
+                let (rejectedTotal, rejected) = try state.rejectedRows(job: job.name, limit: recentRejected)
+                let active = try state.activeRun(job: job.name)
+                if json {
+                    reports.append(report(job, checkpoint: checkpoint, runs: runs, rejectedTotal: rejectedTotal, rejected: rejected, active: active))
+                } else {
+                    text.append(contentsOf: lines(job, checkpoint: checkpoint, runs: runs, rejectedTotal: rejectedTotal, rejected: rejected, active: active))
+                    text.append("")
+                }
+            }
+            if json {
+                output.out(JSONWriter.pretty(reference == nil ? .array(reports) : (reports.first ?? .null)))
+            } else {
+                output.out(text.joined(separator: "\n").trimmingCharacters(in: .newlines))
+            }
+            return .ok
+        } catch {
+            output.err("\(error)")
+            return .runFailed
+        }
+    }
+
+    static func lines(_ job: JobDefinition, checkpoint: Checkpoint?, runs: [RunRecord], rejectedTotal: Int,
+                      rejected: [RejectedRow], active: JobBusyError?) -> [String] {
+        var lines = ["\(job.name) (\(job.kind.rawValue), \(job.sync.mode.rawValue))"]
+        if let active { lines.append("  running: \(active.runID.map { "run #\($0)" } ?? "a run") in process \(active.pid)") }
+        if job.sync.mode == .incremental {
+            lines.append("  checkpoint: \(checkpoint?.display ?? "none; the next run starts at \(job.sync.from.map { job.sync.iteratorType!.display($0) } ?? "the first row")")")
+        }
+        if runs.isEmpty {
+            lines.append("  runs: none yet")
+        } else {
+            lines.append("  last runs:")
+            for run in runs {
+                var line = "    #\(run.id) \(run.status.rawValue) \(Timestamp.format(millis: run.startedAt)) \(run.trigger): read \(Format.count(run.counts.rowsRead)), sent \(Format.count(run.counts.rowsSent)), rejected \(Format.count(run.counts.rowsRejected)), \(Format.plural(run.counts.requests, "request"))"
+                if let ended = run.endedAt { line += ", \(Format.seconds(Double(ended - run.startedAt) / 1000))" }
+                if let error = run.error { line += "; error: \(error)" }
+                lines.append(line)
+            }
+        }
+        lines.append("  rejected rows: \(Format.count(rejectedTotal))")
+        for row in rejected {
+            lines.append("    run #\(row.runID) row \(row.rowNumber): \(row.reason)")
+        }
+        return lines
+    }
+
+    static func report(_ job: JobDefinition, checkpoint: Checkpoint?, runs: [RunRecord], rejectedTotal: Int,
+                       rejected: [RejectedRow], active: JobBusyError?) -> Value {
+        func text(_ s: String?) -> Value { s.map(Value.string) ?? .null }
+        var entries: [Value.ObjectEntry] = [
+            .init("job", .string(job.name)), .init("type", .string(job.kind.rawValue)),
+            .init("mode", .string(job.sync.mode.rawValue)),
+        ]
+        if let checkpoint {
+            entries.append(.init("checkpoint", .object([
+                .init("iterator", .string(checkpoint.iterator)),
+                .init("iterator_type", .string(checkpoint.iteratorType.rawValue)),
+                .init("value", checkpoint.lower.map { .string(checkpoint.iteratorType.display($0)) } ?? .null),
+                .init("rows_at_value", .int(Int64(checkpoint.boundary.count))),
+                .init("file_resume_row", checkpoint.resume.map { .int(Int64($0.rowNumber)) } ?? .null),
+            ])))
+        } else {
+            entries.append(.init("checkpoint", .null))
+        }
+        entries.append(.init("running", active.map { a in .object([.init("run", a.runID.map(Value.int) ?? .null), .init("pid", .int(Int64(a.pid)))]) } ?? .null))
+        entries.append(.init("runs", .array(runs.map { run in
+            .object([
+                .init("id", .int(run.id)), .init("trigger", .string(run.trigger)), .init("status", .string(run.status.rawValue)),
+                .init("started_at", .string(Timestamp.format(millis: run.startedAt))),
+                .init("ended_at", run.endedAt.map { .string(Timestamp.format(millis: $0)) } ?? .null),
+                .init("rows_read", .int(Int64(run.counts.rowsRead))), .init("rows_sent", .int(Int64(run.counts.rowsSent))),
+                .init("rows_rejected", .int(Int64(run.counts.rowsRejected))), .init("rows_skipped", .int(Int64(run.counts.rowsSkipped))),
+                .init("requests", .int(Int64(run.counts.requests))),
+                .init("window_lower", text(run.windowLower)), .init("window_upper", text(run.windowUpper)),
+                .init("checkpoint", text(run.checkpoint)), .init("error", text(run.error)),
+            ])
+        })))
+        entries.append(.init("rejected_rows", .object([
+            .init("total", .int(Int64(rejectedTotal))),
+            .init("recent", .array(rejected.map { row in
+                .object([.init("run", .int(row.runID)), .init("row", .int(Int64(row.rowNumber))), .init("reason", .string(row.reason)),
+                         .init("data", .string(row.row))])
+            })),
+        ])))
+        return .object(entries)
+    }
+}
+
+/// `jobs reset JOB --yes`: forgets the checkpoint so the next run starts from `sync.from`.
+public enum ResetCommand {
+    public static func execute(workspace: Workspace, job reference: String, confirmed: Bool, output: any CommandOutput) -> ExitStatus {
+        let job: JobDefinition
+        do {
+            (job, _) = try JobFileParser.load(path: try workspace.locate(reference))
+        } catch {
+            output.err("\(error)")
+            return .invalid
+        }
+        guard confirmed else {
+            output.err("'jobs reset \(job.name)' forgets the checkpoint, so the next run re-sends everything from sync.from; add --yes to do it")
+            return .invalid
+        }
+        do {
+            let state = try workspace.openState()
+            if let active = try state.activeRun(job: job.name) {
+                output.err("\(active)")
+                return .runFailed
+            }
+            let previous = try state.checkpoint(job: job.name)
+            if try state.resetCheckpoint(job: job.name) {
+                output.out("\(job.name): checkpoint forgotten (it was \(previous?.display ?? "empty")); the next run starts from \(job.sync.from.map { job.sync.iteratorType!.display($0) } ?? "the first row")")
+            } else {
+                output.out("\(job.name): there was no checkpoint")
+            }
+            return .ok
+        } catch {
+            output.err("\(error)")
+            return .runFailed
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+
+/// Where the job files and the state database are.
+public struct Workspace: Sendable {
+    public var jobsDirectory: String
+    public var statePath: String
+
+    /// `--jobs` (default `jobs`), and `--state`, else `JOBS_STATE`, else `.jobs/state.db` beside
+    /// the jobs folder.
+    public static func resolve(jobsDirectory: String?, statePath: String?,
+                               environment: [String: String] = ProcessInfo.processInfo.environment) -> Workspace {
+        let jobs = Paths.absolute(jobsDirectory ?? "jobs")
+        let state = statePath ?? environment["JOBS_STATE"].flatMap { $0.isEmpty ? nil : $0 }
+        let parent = (jobs as NSString).deletingLastPathComponent
+        return Workspace(jobsDirectory: jobs, statePath: state.map(Paths.absolute) ?? parent + "/.jobs/state.db")
+    }
+
+    /// Every job file in the jobs folder, sorted by name.
+    public func jobFiles() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: jobsDirectory)) ?? []
+        return names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { jobsDirectory + "/" + $0 }
+    }
+
+    /// Finds a job by file path or by name.
+    public func locate(_ reference: String) throws -> String {
+        if reference.hasSuffix(".yaml") || reference.hasSuffix(".yml") || reference.contains("/") {
+            let path = Paths.absolute(reference)
+            if Paths.fileExists(path) { return path }
+            throw UsageError("no job file at '\(reference)'")
+        }
+        for ext in ["yaml", "yml"] {
+            let path = "\(jobsDirectory)/\(reference).\(ext)"
+            if Paths.fileExists(path) { return path }
+        }
+        var names: [String] = []
+        for file in jobFiles() {
+            if let (job, _) = try? JobFileParser.load(path: file) {
+                if job.name == reference { return file }
+                names.append(job.name)
+            }
+        }
+        let hint = Spelling.suggestion(for: reference, among: names).map { "; did you mean '\($0)'?" }
+            ?? (names.isEmpty ? "; '\(Paths.display(jobsDirectory))' holds no job files" : "; the jobs are \(names.joined(separator: ", "))")
+        throw UsageError("no job named '\(reference)' in \(Paths.display(jobsDirectory))\(hint)")
+    }
+
+    public func openState() throws -> StateStore { try StateStore(path: statePath) }
+}
+
+/// A command-line mistake (exit code 2).
+public struct UsageError: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Where command output goes: standard output for results, standard error for progress and
+/// problems. Tests capture both.
+public protocol CommandOutput: Sendable {
+    func out(_ text: String)
+    func err(_ text: String)
+    /// Rewrites the current line of standard error (progress); only called when it is a terminal.
+    func progress(_ text: String)
+    var isTerminal: Bool { get }
+}
+
+public struct StandardOutput: CommandOutput {
+    public init() {}
+
+    public func out(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
+    public func err(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+    public func progress(_ text: String) { FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8)) }
+    public var isTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+}
+
+/// Exit codes: 0 ok, 1 a run failed, 2 an invalid job or usage.
+public enum ExitStatus: Int32, Sendable {
+    case ok = 0
+    case runFailed = 1
+    case invalid = 2
+}
+
+enum Format {
+    /// 1234567 → "1,234,567"
+    static func count(_ n: Int) -> String {
+        let digits = String(n.magnitude)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return n < 0 ? "-" + out : out
+    }
+
+    static func plural(_ n: Int, _ word: String) -> String { "\(count(n)) \(word)\(n == 1 ? "" : "s")" }
+
+    static func seconds(_ s: Double) -> String { String(format: "%.2f s", s) }
+}

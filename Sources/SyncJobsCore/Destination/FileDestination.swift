@@ -1,0 +1,72 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Appends each request as one NDJSON line: the JSON array of batches exactly as it would be
+/// POSTed. The default destination, so every job works offline and can be inspected.
+public final class FileDestination: Destination, @unchecked Sendable {
+    // @unchecked: the descriptor is written only under `lock`.
+    private let lock = NSLock()
+    private var fd: Int32
+    public let path: String
+
+    public var maxInFlight: Int { 1 }
+
+    public init(path: String) throws {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw DestinationError("cannot create the folder '\(directory)' for the output file: \(error.localizedDescription)")
+            }
+        }
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        if fd < 0 {
+            throw DestinationError("cannot open '\(path)' for appending: \(String(cString: strerror(errno))); check the folder exists and is writable")
+        }
+    }
+
+    deinit {
+        if fd >= 0 { _ = Glibc.close(fd) }
+    }
+
+    public func send(_ request: PackedRequest) async throws -> DeliveryResult {
+        var line = request.body
+        line.append(UInt8(ascii: "\n"))
+        try lock.withLock {
+            try line.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = write(fd, buffer.baseAddress!.advanced(by: offset), buffer.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw DestinationError("cannot write to '\(path)': \(String(cString: strerror(errno)))")
+                    }
+                    offset += written
+                }
+            }
+        }
+        return .accepted
+    }
+
+    public func makeDurable() async throws {
+        try lock.withLock {
+            if fsync(fd) != 0 {
+                throw DestinationError("cannot flush '\(path)' to disk: \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    public func close() async throws {
+        try await makeDurable()
+    }
+}
+
+public struct DestinationError: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,88 @@
+/// A position in a job file, 1-based like a compiler's.
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// One problem found in a job file, printed like a compiler diagnostic:
+/// `jobs/shop.yaml:12:5: unknown key 'iteratr'; did you mean 'iterator'?`
+public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
+    public enum Severity: String, Sendable { case error, warning }
+
+    public var severity: Severity
+    public var location: SourceLocation
+    /// What is wrong.
+    public var message: String
+    /// How to fix it.
+    public var fix: String?
+
+    public init(_ severity: Severity = .error, at location: SourceLocation, _ message: String, fix: String? = nil) {
+        self.severity = severity
+        self.location = location
+        self.message = message
+        self.fix = fix
+    }
+
+    public var description: String {
+        let prefix = severity == .warning ? "warning: " : ""
+        if let fix { return "\(location): \(prefix)\(message); \(fix)" }
+        return "\(location): \(prefix)\(message)"
+    }
+}
+
+/// Thrown when a job file does not validate; carries every problem found, not just the first.
+public struct JobFileError: Error, CustomStringConvertible {
+    public var diagnostics: [Diagnostic]
+
+    public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+
+    public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
+    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}
+
+/// Suggests the closest known word for a misspelt one ("did you mean").
+enum Spelling {
+    static func suggestion(for word: String, among candidates: some Sequence<String>) -> String? {
+        let lower = word.lowercased()
+        var best: (String, Int)?
+        for candidate in candidates {
+            let distance = editDistance(lower, candidate.lowercased())
+            let limit = max(1, min(3, candidate.count / 3))
+            guard distance <= limit else { continue }
+            if best == nil || distance < best!.1 { best = (candidate, distance) }
+        }
+        return best?.0
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+
+    /// "did you mean 'x'?" or a list of what is allowed.
+    static func hint(for word: String, among candidates: [String], noun: String = "one of") -> String {
+        if let match = suggestion(for: word, among: candidates) { return "did you mean '\(match)'?" }
+        return "use \(noun) \(candidates.map { "'\($0)'" }.joined(separator: ", "))"
+    }
+}

@@ -1,0 +1,135 @@
+/// A parsed, structurally valid job file. Checks that need the source (do the columns exist?)
+/// happen when the mapping is compiled against the source's columns.
+public struct JobDefinition: Sendable {
+    public enum Kind: String, Sendable, CaseIterable { case user, event }
+
+    public var name: String
+    /// Absolute path of the job file; relative paths inside it resolve against its folder.
+    public var filePath: String
+    public var kind: Kind
+    public var source: SourceSpec
+    public var mapping: [MappingEntry]
+    public var sync: SyncSpec
+    public var schedule: ScheduleSpec
+    public var destination: DestinationSpec
+    /// Where keys were written, for diagnostics found after parsing.
+    public var locations: [String: SourceLocation]
+
+    public func location(_ key: String) -> SourceLocation {
+        locations[key] ?? SourceLocation(file: filePath, line: 1, column: 1)
+    }
+}
+
+public enum FileFormat: String, Sendable, CaseIterable {
+    case csv, tsv, ndjson, json
+}
+
+public enum SourceSpec: Sendable {
+    case sqlite(path: String, selection: SQLiteSelection)
+    case file(path: String, format: FileFormat)
+
+    public var path: String {
+        switch self {
+        case .sqlite(let path, _), .file(let path, _): return path
+        }
+    }
+}
+
+public enum SQLiteSelection: Sendable, Hashable {
+    case table(String)
+    case query(String)
+}
+
+/// One entry of the `mapping:` list.
+public struct MappingEntry: Sendable {
+    public enum Input: Sendable, Hashable {
+        case column(String)
+        case staticValue(Value)
+        case ignore(String)
+        /// `$unmapped`: every column that no other entry maps or ignores.
+        case unmapped
+    }
+
+    public var input: Input
+    /// The dot path in the batch (`user_attributes.plan`); nil for `ignore`.
+    public var target: String?
+    public var type: ValueType?
+    public var location: SourceLocation
+    public var targetLocation: SourceLocation
+}
+
+/// Conversions a mapping entry may ask for with `type:`.
+public enum ValueType: String, Sendable, CaseIterable {
+    case string, integer, number, boolean
+    case timestampMs = "timestamp_ms"
+    case list
+}
+
+public struct SyncSpec: Sendable {
+    public enum Mode: String, Sendable, CaseIterable { case incremental, full }
+
+    public var mode: Mode
+    public var iterator: String?
+    public var iteratorType: IteratorType?
+    /// The sync start: rows whose iterator is below it are never read.
+    public var from: IteratorValue?
+    /// How far below the checkpoint each run starts again, in the iterator's own units
+    /// (milliseconds for time iterators).
+    public var lookback: IteratorValue?
+    public var lookbackText: String?
+
+    public static let full = SyncSpec(mode: .full)
+
+    public init(mode: Mode, iterator: String? = nil, iteratorType: IteratorType? = nil, from: IteratorValue? = nil,
+                lookback: IteratorValue? = nil, lookbackText: String? = nil) {
+        self.mode = mode
+        self.iterator = iterator
+        self.iteratorType = iteratorType
+        self.from = from
+        self.lookback = lookback
+        self.lookbackText = lookbackText
+    }
+}
+
+public struct ScheduleSpec: Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case interval, once
+        case onDemand = "on_demand"
+    }
+    public enum Frequency: String, Sendable, CaseIterable { case hourly, daily, weekly, monthly }
+
+    public var kind: Kind
+    public var frequency: Frequency?
+    /// Milliseconds since the epoch.
+    public var start: Int64?
+    public var end: Int64?
+    public var timezone: String?
+
+    public static let onDemand = ScheduleSpec(kind: .onDemand)
+
+    public init(kind: Kind, frequency: Frequency? = nil, start: Int64? = nil, end: Int64? = nil, timezone: String? = nil) {
+        self.kind = kind
+        self.frequency = frequency
+        self.start = start
+        self.end = end
+        self.timezone = timezone
+    }
+}
+
+public enum Environment: String, Sendable, CaseIterable { case development, production }
+
+public struct DestinationSpec: Sendable {
+    public enum Kind: Sendable {
+        /// NDJSON: one line per request, the JSON array exactly as it would be POSTed.
+        case file(path: String)
+    }
+
+    public var kind: Kind
+    public var environment: Environment
+
+    public var typeName: String {
+        switch kind {
+        case .file: return "file"
+        }
+    }
+}

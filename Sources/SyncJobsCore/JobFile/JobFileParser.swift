@@ -1,0 +1,335 @@
+import Foundation
+import Yams
+
+/// Turns a job file into a `JobDefinition`, or every problem in it as diagnostics.
+public enum JobFileParser {
+    static let rootKeys = ["name", "type", "source", "mapping", "sync", "schedule", "destination"]
+    static let sourceKeys = ["sqlite", "query", "table", "file", "format"]
+    static let syncKeys = ["mode", "iterator", "iterator_type", "from", "lookback"]
+    static let scheduleKeys = ["type", "frequency", "start", "end", "timezone"]
+    static let destinationKeys = ["type", "path", "environment"]
+    static let mappingKeys = ["column", "static", "ignore", "to", "type"]
+
+    /// Loads and parses a job file. `displayPath` is how the file is named in diagnostics.
+    public static func load(path: String, displayPath: String? = nil) throws -> (JobDefinition, [Diagnostic]) {
+        let absolute = Paths.absolute(path)
+        let shown = displayPath ?? Paths.display(absolute)
+        guard let data = FileManager.default.contents(atPath: absolute) else {
+            throw JobFileError([Diagnostic(at: SourceLocation(file: shown, line: 1, column: 1),
+                                           "cannot read the job file", fix: "check that '\(shown)' exists and is readable")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw JobFileError([Diagnostic(at: SourceLocation(file: shown, line: 1, column: 1),
+                                           "the job file is not UTF-8 text", fix: "save it as UTF-8")])
+        }
+        return try parse(text, filePath: absolute, displayPath: shown)
+    }
+
+    public static func parse(_ text: String, filePath: String, displayPath: String) throws -> (JobDefinition, [Diagnostic]) {
+        let reader = YAMLReader(file: displayPath)
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw JobFileError([Diagnostic(at: SourceLocation(file: displayPath, line: 1, column: 1),
+                                               "the job file is empty", fix: "declare at least 'source:' and 'mapping:'")])
+            }
+            root = node
+        } catch let error as YamlError {
+            throw JobFileError([yamlDiagnostic(error, file: displayPath)])
+        }
+        guard case .mapping = root else {
+            throw JobFileError([Diagnostic(at: reader.location(root), "a job file must be a mapping of keys, not a \(YAMLReader.kind(of: root))",
+                                           fix: "start with 'name:', 'type:', 'source:' …")])
+        }
+        let directory = Paths.directory(of: filePath)
+        let top = YAMLReader.Map(reader: reader, node: root, path: "")
+        var locations: [String: SourceLocation] = [:]
+
+        let defaultName = URL(fileURLWithPath: filePath).deletingPathExtension().lastPathComponent
+        var name = top.string("name") ?? defaultName
+        if !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) || name.isEmpty {
+            reader.error(top.value("name"), "job name '\(name)' has characters other than letters, digits, '-', '_' and '.'",
+                         fix: "rename it, for example '\(name.filter { $0.isLetter || $0.isNumber || $0 == "-" })'")
+            name = defaultName
+        }
+        let kind = top.choice("type", JobDefinition.Kind.self, required: true) ?? .user
+
+        // source
+        var source: SourceSpec?
+        if let map = top.map("source", required: true) {
+            locations["source"] = reader.location(map.node)
+            source = parseSource(map, reader: reader, directory: directory, locations: &locations)
+        }
+
+        // mapping
+        var mapping: [MappingEntry] = []
+        if let node = top.value("mapping") {
+            locations["mapping"] = reader.location(node)
+            mapping = parseMapping(node, reader: reader)
+        } else {
+            reader.error(root, "missing key 'mapping'", fix: "add 'mapping:' with a list such as '- { column: email, to: user_identities.email }'")
+        }
+
+        // sync
+        var sync = SyncSpec.full
+        if let map = top.map("sync") {
+            locations["sync"] = reader.location(map.node)
+            sync = parseSync(map, reader: reader, locations: &locations)
+        }
+
+        // schedule
+        var schedule = ScheduleSpec.onDemand
+        if let map = top.map("schedule") {
+            schedule = parseSchedule(map, reader: reader)
+        }
+
+        // destination
+        var destination = DestinationSpec(kind: .file(path: Paths.resolve("../out/\(name).ndjson", against: directory)),
+                                          environment: .development)
+        if let map = top.map("destination") {
+            locations["destination"] = reader.location(map.node)
+            destination = parseDestination(map, reader: reader, directory: directory, jobName: name)
+        }
+
+        top.reportUnknownKeys(known: rootKeys)
+        let diagnostics = reader.diagnostics
+        guard let source, !diagnostics.contains(where: { $0.severity == .error }) else {
+            throw JobFileError(diagnostics)
+        }
+        let job = JobDefinition(name: name, filePath: filePath, kind: kind, source: source, mapping: mapping, sync: sync,
+                                schedule: schedule, destination: destination, locations: locations)
+        return (job, diagnostics)
+    }
+
+    static func yamlDiagnostic(_ error: YamlError, file: String) -> Diagnostic {
+        func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
+        let fix = "check the indentation and quoting near this place (values containing ': ' or starting with '{', '[', '*', '&' need quotes)"
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            let text = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+            return Diagnostic(at: at(mark), "YAML syntax error: \(text)", fix: fix)
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return Diagnostic(at: at(context.mark), "the key '\(duplicates.joined(separator: "', '"))' appears twice in one mapping",
+                              fix: "keep one of them")
+        default:
+            return Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "YAML error: \(error)", fix: fix)
+        }
+    }
+
+    static func parseSource(_ map: YAMLReader.Map, reader: YAMLReader, directory: String,
+                            locations: inout [String: SourceLocation]) -> SourceSpec? {
+        defer { map.reportUnknownKeys(known: sourceKeys) }
+        let sqlite = map.string("sqlite")
+        let file = map.string("file")
+        let query = map.string("query")
+        let table = map.string("table")
+        let format = map.choice("format", FileFormat.self)
+        if let node = map.value("query") { locations["source.query"] = reader.location(node) }
+        if let node = map.value("table") { locations["source.table"] = reader.location(node) }
+        switch (sqlite, file) {
+        case (nil, nil):
+            reader.error(map.node, "the source names neither 'sqlite:' nor 'file:'",
+                         fix: "add 'sqlite: path/to.db' with 'table:' or 'query:', or 'file: path/to.csv'")
+            return nil
+        case (_?, _?):
+            reader.error(map.keyNode("file"), "the source names both 'sqlite:' and 'file:'", fix: "keep one of them")
+            return nil
+        case (let dbPath?, nil):
+            if format != nil { reader.error(map.keyNode("format"), "'source.format' applies to 'file:' sources only", fix: "remove it") }
+            let path = Paths.resolve(dbPath, against: directory)
+            switch (query, table) {
+            case (let q?, nil):
+                if q.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                    reader.error(map.value("query"), "'source.query' is empty", fix: "write the SELECT that returns the rows")
+                    return nil
+                }
+                return .sqlite(path: path, selection: .query(q))
+            case (nil, let t?):
+                return .sqlite(path: path, selection: .table(t))
+            case (nil, nil):
+                reader.error(map.node, "a SQLite source needs 'table:' or 'query:'", fix: "add 'table: users' or 'query: SELECT …'")
+                return nil
+            case (_?, _?):
+                reader.error(map.keyNode("table"), "the source has both 'table:' and 'query:'", fix: "keep one of them")
+                return nil
+            }
+        case (nil, let filePath?):
+            if query != nil || table != nil {
+                reader.error(map.keyNode(query != nil ? "query" : "table"), "'query:' and 'table:' apply to 'sqlite:' sources only",
+                             fix: "remove it, or use 'sqlite:' instead of 'file:'")
+            }
+            let path = Paths.resolve(filePath, against: directory)
+            if let format { return .file(path: path, format: format) }
+            let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+            let byExtension: [String: FileFormat] = ["csv": .csv, "tsv": .tsv, "tab": .tsv, "ndjson": .ndjson, "jsonl": .ndjson, "json": .json]
+            if let guessed = byExtension[ext] { return .file(path: path, format: guessed) }
+            reader.error(map.value("file"), "cannot tell the format of '\(filePath)' from its extension",
+                         fix: "add 'format:' with one of 'csv', 'tsv', 'ndjson', 'json'")
+            return nil
+        }
+    }
+
+    static func parseMapping(_ node: Node, reader: YAMLReader) -> [MappingEntry] {
+        guard case .sequence(let sequence) = node else {
+            reader.error(node, "'mapping' must be a list of entries, not a \(YAMLReader.kind(of: node))",
+                         fix: "write each entry on its own line starting with '- ', e.g. '- { column: email, to: user_identities.email }'")
+            return []
+        }
+        var entries: [MappingEntry] = []
+        for item in sequence {
+            guard case .mapping = item else {
+                reader.error(item, "a mapping entry must be a mapping like '{ column: email, to: user_identities.email }', not a \(YAMLReader.kind(of: item))",
+                             fix: "use one of 'column:', 'static:' or 'ignore:' with 'to:'")
+                continue
+            }
+            let map = YAMLReader.Map(reader: reader, node: item, path: "mapping")
+            defer { map.reportUnknownKeys(known: mappingKeys) }
+            let present = ["column", "static", "ignore"].filter { map.has($0) }
+            guard present.count == 1 else {
+                if present.isEmpty {
+                    reader.error(item, "a mapping entry needs one of 'column:', 'static:' or 'ignore:'",
+                                 fix: "add 'column: <source column>' (or 'static: <value>', or 'ignore: <column>')")
+                } else {
+                    reader.error(map.keyNode(present[1]), "a mapping entry has both '\(present[0]):' and '\(present[1]):'",
+                                 fix: "split it into two entries")
+                }
+                _ = present.map { map.value($0) }
+                _ = map.value("to"); _ = map.value("type")
+                continue
+            }
+            let location = reader.location(map.keyNode(present[0]))
+            let target = map.string("to")
+            let targetLocation = map.keyNode("to").map { reader.location(map.value("to") ?? $0) } ?? location
+            let type = map.choice("type", ValueType.self)
+            var input: MappingEntry.Input
+            switch present[0] {
+            case "column":
+                guard let column = map.string("column", required: true) else { continue }
+                input = column == "$unmapped" ? .unmapped : .column(column)
+            case "static":
+                guard let valueNode = map.value("static"), case .scalar(let scalar) = valueNode else {
+                    reader.error(map.value("static"), "'static:' must be a single value (text, number or true/false)")
+                    continue
+                }
+                input = .staticValue(YAMLReader.value(of: scalar))
+            default:
+                guard let column = map.string("ignore", required: true) else { continue }
+                input = .ignore(column)
+                if target != nil {
+                    reader.error(map.keyNode("to"), "an 'ignore:' entry sends nothing, so it cannot have 'to:'", fix: "remove 'to:'")
+                }
+            }
+            if case .ignore = input {} else if target == nil {
+                reader.error(item, "the mapping entry has no 'to:'", fix: "add 'to:' with a batch path such as 'user_attributes.plan'")
+                continue
+            }
+            entries.append(MappingEntry(input: input, target: target, type: type, location: location, targetLocation: targetLocation))
+        }
+        return entries
+    }
+
+    static func parseSync(_ map: YAMLReader.Map, reader: YAMLReader, locations: inout [String: SourceLocation]) -> SyncSpec {
+        defer { map.reportUnknownKeys(known: syncKeys) }
+        let mode = map.choice("mode", SyncSpec.Mode.self, required: true) ?? .full
+        let iterator = map.string("iterator")
+        let iteratorType = map.choice("iterator_type", IteratorType.self)
+        let fromText = map.string("from")
+        let lookbackText = map.string("lookback")
+        if let node = map.value("iterator") { locations["sync.iterator"] = reader.location(node) }
+        if mode == .full {
+            for key in ["iterator", "iterator_type", "from", "lookback"] where map.has(key) {
+                reader.error(map.keyNode(key), "'sync.\(key)' applies to incremental syncs only", fix: "remove it, or set 'mode: incremental'")
+            }
+            return .full
+        }
+        guard let iterator else {
+            reader.error(map.node, "an incremental sync needs 'iterator:'", fix: "name the column that grows with each change, e.g. 'iterator: updated_at'")
+            return .full
+        }
+        guard let iteratorType else {
+            if !map.has("iterator_type") {
+                reader.error(map.node, "an incremental sync needs 'iterator_type:'",
+                             fix: "add one of \(IteratorType.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "))")
+            }
+            return .full
+        }
+        var from: IteratorValue?
+        if let fromText {
+            from = iteratorType.parseBound(fromText)
+            if from == nil {
+                reader.error(map.value("from"), "'sync.from' is '\(fromText)', which is not \(iteratorType.expectation)",
+                             fix: "write it as \(iteratorType.expectation)")
+            }
+        }
+        var lookback: IteratorValue?
+        if let lookbackText {
+            lookback = iteratorType.parseLookback(lookbackText)
+            if lookback == nil {
+                let expected = iteratorType.isTime ? "a duration like '90s', '15m', '1h' or '2d'"
+                    : iteratorType == .string ? "nothing: text iterators cannot look back" : "a non-negative number"
+                reader.error(map.value("lookback"), "'sync.lookback' is '\(lookbackText)'; it must be \(expected)",
+                             fix: iteratorType == .string ? "remove 'lookback:'" : "write it as \(expected)")
+            }
+        }
+        return SyncSpec(mode: .incremental, iterator: iterator, iteratorType: iteratorType, from: from,
+                        lookback: lookback, lookbackText: lookbackText)
+    }
+
+    static func parseSchedule(_ map: YAMLReader.Map, reader: YAMLReader) -> ScheduleSpec {
+        defer { map.reportUnknownKeys(known: scheduleKeys) }
+        let kind = map.choice("type", ScheduleSpec.Kind.self, required: true) ?? .onDemand
+        let frequency = map.choice("frequency", ScheduleSpec.Frequency.self)
+        func instant(_ key: String) -> Int64? {
+            guard let text = map.string(key) else { return nil }
+            let hasZone = text.hasSuffix("Z") || text.hasSuffix("z") || text.range(of: #"[+-]\d\d:?\d\d$"#, options: .regularExpression) != nil
+            guard let ms = Timestamp.parseMillis(text), hasZone else {
+                reader.error(map.value(key), "'schedule.\(key)' is '\(text)', which is not an ISO 8601 time with an offset",
+                             fix: "write it like 2026-11-15T19:00:00Z or 2026-11-15T20:00:00+01:00")
+                return nil
+            }
+            return ms
+        }
+        let start = instant("start")
+        let end = instant("end")
+        let timezone = map.string("timezone")
+        if let timezone, TimeZone(identifier: timezone) == nil {
+            reader.error(map.value("timezone"), "'schedule.timezone' is '\(timezone)', which is not an IANA time zone",
+                         fix: "use a name like 'UTC', 'Europe/Berlin' or 'America/New_York'")
+        }
+        switch kind {
+        case .interval:
+            if frequency == nil && !map.has("frequency") {
+                reader.error(map.node, "an interval schedule needs 'frequency:'", fix: "add one of 'hourly', 'daily', 'weekly', 'monthly'")
+            }
+            if start == nil && !map.has("start") {
+                reader.error(map.node, "an interval schedule needs 'start:'", fix: "add the first run time, e.g. 'start: 2026-11-15T19:00:00Z'")
+            }
+        case .once, .onDemand:
+            if map.has("frequency") {
+                reader.error(map.keyNode("frequency"), "'schedule.frequency' applies to interval schedules only", fix: "remove it, or set 'type: interval'")
+            }
+            if kind == .onDemand, map.has("start") {
+                reader.error(map.keyNode("start"), "an on_demand job never runs by itself, so it has no 'start:'", fix: "remove it, or use 'type: once'")
+            }
+        }
+        if let start, let end, end <= start {
+            reader.error(map.value("end"), "'schedule.end' is not after 'schedule.start'", fix: "move 'end' after 'start' or remove it")
+        }
+        return ScheduleSpec(kind: kind, frequency: frequency, start: start, end: end, timezone: timezone)
+    }
+
+    static func parseDestination(_ map: YAMLReader.Map, reader: YAMLReader, directory: String, jobName: String) -> DestinationSpec {
+        defer { map.reportUnknownKeys(known: destinationKeys) }
+        let environment = map.choice("environment", Environment.self) ?? .development
+        let type = map.string("type") ?? "file"
+        switch type {
+        case "file":
+            let path = map.string("path") ?? "../out/\(jobName).ndjson"
+            return DestinationSpec(kind: .file(path: Paths.resolve(path, against: directory)), environment: environment)
+        default:
+            reader.error(map.value("type"), "'destination.type' is '\(type)', which is not a destination", fix: Spelling.hint(for: type, among: ["file"]))
+            return DestinationSpec(kind: .file(path: ""), environment: environment)
+        }
+    }
+}

@@ -1,0 +1,288 @@
+/// The result of mapping one row.
+public enum MappedRow: Sendable {
+    /// The batch JSON, ready to be packed into a request.
+    case batch([UInt8])
+    /// The row cannot be sent; the reason says which field and why.
+    case rejected(String)
+}
+
+/// Turns one source row into one mParticle batch (one user; one event in event mode).
+///
+/// This is where a row is mapped. It writes JSON bytes directly in a fixed order
+/// (environment, mpid, user_identities, user_attributes, device_info, events), so equal rows give
+/// byte-identical batches.
+public struct BatchBuilder: Sendable {
+    public let plan: MappingPlan
+    private let environmentPrefix: [UInt8]
+
+    public init(plan: MappingPlan) {
+        self.plan = plan
+        var w = JSONWriter()
+        w.raw("{\"environment\":")
+        w.string(plan.environment.rawValue)
+        environmentPrefix = w.bytes
+    }
+
+    private struct Rejection: Error { var reason: String }
+
+    /// Maps a row. `extras` are keys of a JSON record that are not among the columns.
+    public func map(_ values: [Value], extras: [Value.ObjectEntry] = []) -> MappedRow {
+        do {
+            return .batch(try build(values, extras: extras))
+        } catch let rejection as Rejection {
+            return .rejected(rejection.reason)
+        } catch {
+            return .rejected("\(error)")
+        }
+    }
+
+    @inline(__always)
+    private func value(_ slot: MappingPlan.Slot, _ values: [Value]) throws -> Value? {
+        var raw: Value
+        switch slot.input {
+        case .constant(let v): return v
+        case .column(let index): raw = index < values.count ? values[index] : .null
+        }
+        if let type = slot.type {
+            switch ValueConversion.apply(type, to: raw) {
+            case .success(let v): raw = v
+            case .failure(let reason): throw Rejection(reason: "\(slot.sourceName) → \(slot.target.path): \(reason.text)")
+            }
+        }
+        switch ValueConversion.convert(raw, to: slot.kind) {
+        case .success(let v): return v
+        case .failure(let reason):
+            throw Rejection(reason: "\(slot.sourceName) → \(slot.target.path): \(reason.text)")
+        }
+    }
+
+    private func build(_ values: [Value], extras: [Value.ObjectEntry]) throws -> [UInt8] {
+        var w = JSONWriter(reservingCapacity: 512)
+        w.raw(environmentPrefix)
+        var hasIdentity = false
+
+        if let slot = plan.mpid, let v = try value(slot, values) {
+            w.raw(",\"mpid\":")
+            w.value(v)
+            hasIdentity = true
+        }
+
+        var first = true
+        for slot in plan.identities {
+            guard let v = try value(slot, values) else { continue }
+            w.raw(first ? ",\"user_identities\":{" : ",")
+            first = false
+            w.string(slot.key)
+            w.raw(UInt8(ascii: ":"))
+            w.value(v)
+            hasIdentity = true
+        }
+        if !first { w.raw(UInt8(ascii: "}")) }
+
+        // user attributes, plus JSON keys outside the columns when `$unmapped` sends them here
+        first = true
+        var attributeCount = 0
+        for slot in plan.userAttributes {
+            guard let v = try value(slot, values) else { continue }
+            w.raw(first ? ",\"user_attributes\":{" : ",")
+            first = false
+            w.string(slot.key)
+            w.raw(UInt8(ascii: ":"))
+            w.value(v)
+            attributeCount += 1
+        }
+        if plan.extrasTarget == .userAttributesAll {
+            for extra in extras {
+                guard let v = try extraValue(extra, kind: .userAttribute) else { continue }
+                w.raw(first ? ",\"user_attributes\":{" : ",")
+                first = false
+                w.string(extra.key)
+                w.raw(UInt8(ascii: ":"))
+                w.value(v)
+                attributeCount += 1
+            }
+        }
+        if !first { w.raw(UInt8(ascii: "}")) }
+        if attributeCount > ValueConversion.userAttributesMax {
+            throw Rejection(reason: "the row has \(attributeCount) user attributes; mParticle accepts at most \(ValueConversion.userAttributesMax) per batch")
+        }
+
+        first = true
+        for slot in plan.deviceInfo {
+            guard let v = try value(slot, values) else { continue }
+            w.raw(first ? ",\"device_info\":{" : ",")
+            first = false
+            w.string(slot.key)
+            w.raw(UInt8(ascii: ":"))
+            w.value(v)
+            if TargetCatalog.deviceIdentityFields.contains(slot.key) { hasIdentity = true }
+        }
+        if !first { w.raw(UInt8(ascii: "}")) }
+
+        if !hasIdentity {
+            throw Rejection(reason: "every identity is null or empty (\(identitySources)); a batch must identify its user")
+        }
+
+        if plan.jobKind == .event {
+            try writeEvent(into: &w, values, extras: extras)
+        }
+        w.raw(UInt8(ascii: "}"))
+        if w.bytes.count > ValueConversion.batchBytesMax {
+            throw Rejection(reason: "the batch is \(w.bytes.count) bytes; mParticle accepts at most \(ValueConversion.batchBytesMax) bytes (128 KB) per batch")
+        }
+        return w.bytes
+    }
+
+    private var identitySources: String {
+        let names = ([plan.mpid].compactMap { $0 } + plan.identities
+                     + plan.deviceInfo.filter { TargetCatalog.deviceIdentityFields.contains($0.key) }).map(\.sourceName)
+        return names.joined(separator: ", ")
+    }
+
+    private func extraValue(_ extra: Value.ObjectEntry, kind: FieldKind) throws -> Value? {
+        if plan.extrasTakenNames.contains(extra.key) {
+            throw Rejection(reason: "key '\(extra.key)' is not a column, and '$unmapped' would send it to '\(extra.key)', which another entry already writes")
+        }
+        if extra.key.count > ValueConversion.attributeNameMax {
+            throw Rejection(reason: "key '\(extra.key.prefix(40))…' is longer than \(ValueConversion.attributeNameMax) characters, the attribute name limit")
+        }
+        switch ValueConversion.convert(extra.value, to: kind) {
+        case .success(let v): return v
+        case .failure(let reason): throw Rejection(reason: "key '\(extra.key)' ($unmapped): \(reason.text)")
+        }
+    }
+
+    private func writeEvent(into w: inout JSONWriter, _ values: [Value], extras: [Value.ObjectEntry]) throws {
+        let eventType: String
+        if let fixed = plan.staticEventType {
+            eventType = fixed
+        } else if let slot = plan.eventTypeSlot, case .string(let t)? = try value(slot, values) {
+            eventType = t
+        } else {
+            throw Rejection(reason: "\(plan.eventTypeSlot?.sourceName ?? "the event type") → events.event_type: the event type is empty")
+        }
+        let perRowType = plan.staticEventType == nil
+
+        w.raw(",\"events\":[{\"event_type\":")
+        w.string(eventType)
+        w.raw(",\"data\":{")
+        var firstField = true
+        func field(_ key: String) {
+            if !firstField { w.raw(UInt8(ascii: ",")) }
+            firstField = false
+            w.string(key)
+            w.raw(UInt8(ascii: ":"))
+        }
+
+        // Flat fields, then the nested objects location and product_action, in canonical order.
+        var location: [(String, Value)] = []
+        var productAction: [(String, Value)] = []
+        var product: [(String, Value)] = []
+        var hasEventName = false
+        var hasCustomEventType = false
+        for slot in plan.eventData {
+            guard let v = try value(slot, values) else { continue }
+            if perRowType, let spec = TargetCatalog.eventData[slot.key], !spec.eventTypes.contains(eventType) {
+                throw Rejection(reason: "\(slot.sourceName) → \(slot.target.path): \(eventType) events have no such field")
+            }
+            if slot.key.hasPrefix("location.") {
+                location.append((String(slot.key.dropFirst("location.".count)), v))
+            } else if slot.key.hasPrefix("product_action.products.") {
+                product.append((String(slot.key.dropFirst("product_action.products.".count)), v))
+            } else if slot.key.hasPrefix("product_action.") {
+                productAction.append((String(slot.key.dropFirst("product_action.".count)), v))
+            } else {
+                if slot.key == "custom_event_type" { hasCustomEventType = true }
+                if slot.key == "event_name" {
+                    hasEventName = true
+                    if case .string(let name) = v, name.isEmpty {
+                        throw Rejection(reason: "\(slot.sourceName) → events.data.event_name: the event name is empty")
+                    }
+                }
+                field(slot.key)
+                w.value(v)
+                if slot.key == "event_name" && eventType == "custom_event" && !plan.eventData.contains(where: { $0.key == "custom_event_type" }) {
+                    field("custom_event_type")
+                    w.raw("\"other\"")
+                    hasCustomEventType = true
+                }
+            }
+        }
+        if eventType == "custom_event" {
+            if !hasEventName {
+                throw Rejection(reason: "\(plan.eventData.first { $0.key == "event_name" }?.sourceName ?? "no column") → events.data.event_name: a custom_event needs an event name, and it is null")
+            }
+            if !hasCustomEventType {
+                field("custom_event_type")
+                w.raw("\"other\"")
+            }
+        }
+        if !location.isEmpty {
+            guard location.contains(where: { $0.0 == "latitude" }), location.contains(where: { $0.0 == "longitude" }) else {
+                throw Rejection(reason: "events.data.location needs both latitude and longitude; this row has only \(location.map(\.0).joined(separator: ", "))")
+            }
+            field("location")
+            w.raw(UInt8(ascii: "{"))
+            for (n, (k, v)) in location.enumerated() {
+                if n > 0 { w.raw(UInt8(ascii: ",")) }
+                w.string(k); w.raw(UInt8(ascii: ":")); w.value(v)
+            }
+            w.raw(UInt8(ascii: "}"))
+        }
+        if !productAction.isEmpty || !product.isEmpty {
+            guard productAction.contains(where: { $0.0 == "action" }) else {
+                throw Rejection(reason: "events.data.product_action.action is null; a product action needs its action")
+            }
+            field("product_action")
+            w.raw(UInt8(ascii: "{"))
+            for (n, (k, v)) in productAction.enumerated() {
+                if n > 0 { w.raw(UInt8(ascii: ",")) }
+                w.string(k); w.raw(UInt8(ascii: ":")); w.value(v)
+            }
+            if !product.isEmpty {
+                w.raw(",\"products\":[{")
+                for (n, (k, v)) in product.enumerated() {
+                    if n > 0 { w.raw(UInt8(ascii: ",")) }
+                    w.string(k); w.raw(UInt8(ascii: ":")); w.value(v)
+                }
+                w.raw("}]")
+            }
+            w.raw(UInt8(ascii: "}"))
+        } else if eventType == "commerce_event" {
+            throw Rejection(reason: "events.data.product_action.action is null; a commerce_event needs a product action")
+        }
+
+        for (name, slots, extrasTarget, allowed) in [
+            ("custom_attributes", plan.customAttributes, Target.customAttributesAll, TargetCatalog.customAttributeEventTypes),
+            ("custom_flags", plan.customFlags, Target.customFlagsAll, TargetCatalog.customFlagEventTypes),
+        ] {
+            let entries = try attributeEntries(slots, extrasHere: plan.extrasTarget == extrasTarget, values, extras)
+            guard !entries.isEmpty else { continue }
+            guard allowed.contains(eventType) else {
+                throw Rejection(reason: "\(eventType) events carry no \(name), but this row has \(entries.map(\.0).joined(separator: ", "))")
+            }
+            field(name)
+            w.raw(UInt8(ascii: "{"))
+            for (n, (k, v)) in entries.enumerated() {
+                if n > 0 { w.raw(UInt8(ascii: ",")) }
+                w.string(k); w.raw(UInt8(ascii: ":")); w.value(v)
+            }
+            w.raw(UInt8(ascii: "}"))
+        }
+        w.raw("}}]")
+    }
+
+    private func attributeEntries(_ slots: [MappingPlan.Slot], extrasHere: Bool, _ values: [Value],
+                                  _ extras: [Value.ObjectEntry]) throws -> [(String, Value)] {
+        var entries: [(String, Value)] = []
+        for slot in slots {
+            if let v = try value(slot, values) { entries.append((slot.key, v)) }
+        }
+        if extrasHere {
+            for extra in extras {
+                if let v = try extraValue(extra, kind: .eventAttribute) { entries.append((extra.key, v)) }
+            }
+        }
+        return entries
+    }
+}

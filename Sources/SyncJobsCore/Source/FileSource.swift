@@ -1,0 +1,143 @@
+import Foundation
+
+/// Rows from a CSV, TSV, NDJSON or JSON file, streamed record by record.
+///
+/// A run reads the file as it was when the run started: bytes appended later are left for the
+/// next run. Files have no order, so incremental runs scan every record and keep those in the
+/// window; an interrupted pass resumes from the byte offset of the last acknowledged row when the
+/// file is unchanged.
+final class FileSource: OpenedSource {
+    let path: String
+    let format: FileFormat
+    let columns: [String]
+    let description: String
+    let snapshotSize: Int64
+    let fingerprint: FileFingerprint?
+    var acceptsExtraKeys: Bool { format == .ndjson || format == .json }
+    var deliversInIteratorOrder: Bool { false }
+
+    init(path: String, format: FileFormat) throws {
+        self.path = path
+        self.format = format
+        let shown = Paths.display(path)
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw SourceError("the source file '\(shown)' does not exist; check 'source.file' (paths are relative to the job file)")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw SourceError("the source '\(shown)' is not a regular file")
+        }
+        snapshotSize = Int64(info.st_size)
+        fingerprint = FileFingerprint(device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
+                                      head: Self.headHash(path: path, size: snapshotSize))
+        description = "\(format.rawValue.uppercased()) file \(shown)"
+        let reader = try Self.recordReader(path: path, format: format, startOffset: nil, startNumber: 0, endOffset: Int64(info.st_size))
+        columns = reader.columns
+    }
+
+    static func headHash(path: String, size: Int64) -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
+        defer { try? handle.close() }
+        let data = (try? handle.read(upToCount: Int(min(size, 65_536)))) ?? Data()
+        return RowHash.murmur3([UInt8](data)).description
+    }
+
+    static func recordReader(path: String, format: FileFormat, startOffset: Int64?, startNumber: Int,
+                             endOffset: Int64) throws -> any FileRecordReader {
+        do {
+            switch format {
+            case .csv:
+                return try CSVRecordReader(path: path, delimiter: UInt8(ascii: ","), startOffset: startOffset, startNumber: startNumber, endOffset: endOffset)
+            case .tsv:
+                return try CSVRecordReader(path: path, delimiter: UInt8(ascii: "\t"), startOffset: startOffset, startNumber: startNumber, endOffset: endOffset)
+            case .ndjson:
+                return try NDJSONRecordReader(path: path, startOffset: startOffset, startNumber: startNumber, endOffset: endOffset)
+            case .json:
+                return try JSONArrayRecordReader(path: path, startOffset: startOffset, startNumber: startNumber, endOffset: endOffset)
+            }
+        } catch let error as SourceError {
+            throw error
+        } catch {
+            throw SourceError("cannot read '\(Paths.display(path))': \(error)")
+        }
+    }
+
+    func highWatermark(_ window: ReadWindow) throws -> IteratorValue? { nil }
+
+    func readDescription(_ window: ReadWindow?) -> String {
+        let scan = "read the \(snapshotSize) bytes of \(Paths.display(path)) present at the start of the run"
+        guard let window else { return scan + ", every record" }
+        var conditions: [String] = []
+        if let lower = window.lower { conditions.append("\(window.column) >= \(window.type.display(lower))") }
+        if let ceiling = window.ceiling { conditions.append("\(window.column) <= \(window.type.display(ceiling))") }
+        let filter = conditions.isEmpty ? "every record with a valid \(window.column)" : "records where " + conditions.joined(separator: " and ")
+        return scan + ", keeping \(filter) (\(window.column) read as \(window.type.rawValue))"
+    }
+
+    func countRows(_ window: ReadWindow?) throws -> Int {
+        let reader = try makeReader(window, resume: nil)
+        var count = 0
+        while try reader.next() != nil { count += 1 }
+        return count
+    }
+
+    func countRows(at value: IteratorValue, window: ReadWindow) throws -> Int {
+        let reader = try makeReader(window, resume: nil)
+        var count = 0
+        while let item = try reader.next() {
+            if case .row(let row) = item, row.iterator == value { count += 1 }
+        }
+        return count
+    }
+
+    func makeReader(_ window: ReadWindow?, resume: FileResume?) throws -> any RowReader {
+        var startOffset: Int64?
+        var startNumber = 0
+        if let resume, resume.fingerprint == fingerprint, resume.offset <= snapshotSize {
+            startOffset = resume.offset
+            startNumber = resume.rowNumber
+        }
+        let records = try Self.recordReader(path: path, format: format, startOffset: startOffset, startNumber: startNumber,
+                                            endOffset: snapshotSize)
+        return FileRowReader(records: records, columns: columns, window: window)
+    }
+
+    func close() {}
+}
+
+final class FileRowReader: RowReader {
+    var records: any FileRecordReader
+    let columns: [String]
+    let window: ReadWindow?
+
+    init(records: any FileRecordReader, columns: [String], window: ReadWindow?) {
+        self.records = records
+        self.columns = columns
+        self.window = window
+    }
+
+    func next() throws -> SourceItem? {
+        while let result = try records.next() {
+            switch result {
+            case .malformed(let number, let endOffset, let reason, let raw):
+                return .rejected(number: number, reason: reason, row: .string(raw), endOffset: endOffset)
+            case .record(let record):
+                var row = SourceRow(number: record.number, values: record.values, extras: record.extras,
+                                    iterator: nil, endOffset: record.endOffset)
+                guard let window else { return .row(row) }
+                let cell = window.columnIndex < record.values.count ? record.values[window.columnIndex] : .null
+                guard let iterator = window.type.normalize(cell) else {
+                    let reason = cell.isNull
+                        ? "iterator column '\(window.column)' is null"
+                        : "iterator column '\(window.column)' holds \(ValueConversion.quoted(cell)), which is not \(window.type.expectation)"
+                    return .rejected(number: record.number, reason: reason, row: row.asObject(columns: columns), endOffset: record.endOffset)
+                }
+                if let lower = window.lower, iterator < lower { continue }
+                if let ceiling = window.ceiling, ceiling < iterator { continue }
+                row.iterator = iterator
+                return .row(row)
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,46 @@
+/// Lines JSON objects up with the columns taken from a file's first object.
+struct JSONColumnAligner {
+    let columns: [String]
+    private let indexByName: [String: Int]
+
+    init(columns: [String]) {
+        self.columns = columns
+        var indexByName: [String: Int] = [:]
+        for (index, name) in columns.enumerated() { indexByName[name] = index }
+        self.indexByName = indexByName
+    }
+
+    /// Values in column order (`.null` for a missing key) and the keys that are not columns.
+    func align(_ entries: [Value.ObjectEntry]) -> (values: [Value], extras: [Value.ObjectEntry]) {
+        var values = [Value](repeating: .null, count: columns.count)
+        var extras: [Value.ObjectEntry] = []
+        for (position, entry) in entries.enumerated() {
+            // Most files repeat the first object's key order, so try the same position first.
+            if position < columns.count, columns[position] == entry.key {
+                values[position] = entry.value
+            } else if let index = indexByName[entry.key] {
+                values[index] = entry.value
+            } else {
+                extras.append(entry)
+            }
+        }
+        return (values, extras)
+    }
+
+    /// The value as a noun phrase for "… is X, not an object" messages.
+    static func describeKind(_ value: Value) -> String {
+        switch value {
+        case .null: return "null"
+        case .int: return "an integer"
+        case .array: return "a list"
+        default: return "a \(value.kindName)"
+        }
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// True when the bytes are only JSON whitespace.
+    var isJSONWhitespace: Bool {
+        allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+    }
+}

@@ -1,0 +1,211 @@
+/// Rows from a SQLite table or query, through the C API with prepared statements.
+///
+/// Incremental reads wrap the user's query: the iterator is normalized by an SQL expression, the
+/// window is bound as parameters, and rows come ordered by it. Every statement of a run executes
+/// in one read transaction, so the high watermark and the rows come from one snapshot: rows
+/// committed during the run wait for the next one.
+final class SQLiteSource: OpenedSource {
+    static let iteratorAlias = "\"__syncjobs_iterator\""
+    static let sourceAlias = "\"__syncjobs_source\""
+
+    let database: SQLiteDatabase
+    let path: String
+    let baseSQL: String
+    let columns: [String]
+    let description: String
+    var acceptsExtraKeys: Bool { false }
+    var deliversInIteratorOrder: Bool { true }
+    var fingerprint: FileFingerprint? { nil }
+
+    init(path: String, selection: SQLiteSelection) throws {
+        self.path = path
+        let shown = Paths.display(path)
+        guard Paths.fileExists(path) else {
+            throw SourceError("the SQLite database '\(shown)' does not exist; check 'source.sqlite' (paths are relative to the job file)")
+        }
+        do {
+            database = try SQLiteDatabase(path: path, mode: .readOnly)
+        } catch {
+            throw SourceError("cannot open the SQLite database '\(shown)': \(error)")
+        }
+        switch selection {
+        case .table(let table):
+            let exists = try? Self.tableNames(database).contains(table)
+            if exists != true {
+                let names = (try? Self.tableNames(database)) ?? []
+                let hint = Spelling.suggestion(for: table, among: names).map { "did you mean '\($0)'?" }
+                    ?? (names.isEmpty ? "the database has no tables" : "the tables are \(names.map { "'\($0)'" }.joined(separator: ", "))")
+                throw SourceError("table '\(table)' does not exist in '\(shown)'; \(hint)")
+            }
+            baseSQL = "SELECT * FROM \(Self.quote(table))"
+            description = "table '\(table)' in \(shown)"
+        case .query(let query):
+            var trimmed = query.trimmingCharacters(in: .whitespacesAndNewlines)
+            while trimmed.hasSuffix(";") { trimmed = String(trimmed.dropLast()).trimmingCharacters(in: .whitespacesAndNewlines) }
+            baseSQL = trimmed
+            description = "the query on \(shown)"
+        }
+        do {
+            try database.execute("BEGIN")
+            let statement = try database.prepare("SELECT * FROM (\(baseSQL)) LIMIT 0")
+            columns = statement.columnNames
+        } catch {
+            database.close()
+            throw SourceError("the query on '\(shown)' does not compile: \(Self.message(of: error)); run it in the sqlite3 shell to check it")
+        }
+        var seen: Set<String> = []
+        for column in columns where !seen.insert(column).inserted {
+            database.close()
+            throw SourceError("\(description) returns two columns named '\(column)'; give one of them another name with AS")
+        }
+    }
+
+    static func message(of error: Error) -> String {
+        if let error = error as? SQLiteError { return error.message }
+        return "\(error)"
+    }
+
+    static func tableNames(_ database: SQLiteDatabase) throws -> [String] {
+        let statement = try database.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        var names: [String] = []
+        while try statement.step() {
+            if case .string(let name) = try statement.value(at: 0) { names.append(name) }
+        }
+        return names
+    }
+
+    static func quote(_ identifier: String) -> String {
+        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    private func iteratorExpression(_ window: ReadWindow) -> String {
+        window.type.sqlExpression("\(Self.sourceAlias).\(Self.quote(window.column))")
+    }
+
+    /// The statement and its parameters for a read of `window`.
+    func readStatement(_ window: ReadWindow?) -> (sql: String, parameters: [Value]) {
+        guard let window else { return ("SELECT * FROM (\(baseSQL))", []) }
+        var predicate: String
+        var parameters: [Value] = []
+        if let upper = window.upper {
+            var range = "\(Self.iteratorAlias) <= ?\(parameters.count + 1)"
+            parameters.append(upper.sqlValue)
+            if let lower = window.lower {
+                range = "\(Self.iteratorAlias) >= ?\(parameters.count + 1) AND " + range
+                parameters.append(lower.sqlValue)
+            }
+            predicate = "\(Self.iteratorAlias) IS NULL OR (\(range))"
+        } else {
+            predicate = "\(Self.iteratorAlias) IS NULL"
+        }
+        let sql = "SELECT *, \(iteratorExpression(window)) AS \(Self.iteratorAlias) FROM (\(baseSQL)) AS \(Self.sourceAlias) WHERE \(predicate) ORDER BY \(Self.iteratorAlias)"
+        return (sql, parameters)
+    }
+
+    func highWatermark(_ window: ReadWindow) throws -> IteratorValue? {
+        var conditions = ["\(Self.iteratorAlias) IS NOT NULL"]
+        var parameters: [Value] = []
+        if let lower = window.lower {
+            parameters.append(lower.sqlValue)
+            conditions.append("\(Self.iteratorAlias) >= ?\(parameters.count)")
+        }
+        if let ceiling = window.ceiling {
+            parameters.append(ceiling.sqlValue)
+            conditions.append("\(Self.iteratorAlias) <= ?\(parameters.count)")
+        }
+        let sql = "SELECT max(\(Self.iteratorAlias)) FROM (SELECT \(iteratorExpression(window)) AS \(Self.iteratorAlias) FROM (\(baseSQL)) AS \(Self.sourceAlias)) WHERE \(conditions.joined(separator: " AND "))"
+        let statement = try prepare(sql)
+        try statement.bind(parameters)
+        guard try statement.step() else { return nil }
+        return IteratorValue(storage: try statement.value(at: 0))
+    }
+
+    func readDescription(_ window: ReadWindow?) -> String {
+        let (sql, parameters) = readStatement(window)
+        guard !parameters.isEmpty else { return sql }
+        let bound = parameters.enumerated().map { "?\($0.offset + 1) = \(JSONWriter.compact($0.element))" }
+        return sql + "\n-- with " + bound.joined(separator: ", ")
+    }
+
+    func countRows(_ window: ReadWindow?) throws -> Int {
+        let (sql, parameters) = readStatement(window)
+        let statement = try prepare("SELECT count(*) FROM (\(sql))")
+        try statement.bind(parameters)
+        guard try statement.step(), case .int(let n) = try statement.value(at: 0) else { return 0 }
+        return Int(n)
+    }
+
+    func countRows(at value: IteratorValue, window: ReadWindow) throws -> Int {
+        let sql = "SELECT count(*) FROM (SELECT \(iteratorExpression(window)) AS \(Self.iteratorAlias) FROM (\(baseSQL)) AS \(Self.sourceAlias)) WHERE \(Self.iteratorAlias) = ?1"
+        let statement = try prepare(sql)
+        try statement.bind([value.sqlValue])
+        guard try statement.step(), case .int(let n) = try statement.value(at: 0) else { return 0 }
+        return Int(n)
+    }
+
+    private func prepare(_ sql: String) throws -> SQLiteStatement {
+        do {
+            return try database.prepare(sql)
+        } catch {
+            throw SourceError("cannot read \(description): \(Self.message(of: error))")
+        }
+    }
+
+    func makeReader(_ window: ReadWindow?, resume: FileResume?) throws -> any RowReader {
+        let (sql, parameters) = readStatement(window)
+        let statement = try prepare(sql)
+        try statement.bind(parameters)
+        return SQLiteRowReader(statement: statement, columns: columns, window: window, description: description)
+    }
+
+    func close() {
+        try? database.execute("COMMIT")
+        database.close()
+    }
+}
+
+final class SQLiteRowReader: RowReader {
+    let statement: SQLiteStatement
+    let columns: [String]
+    let window: ReadWindow?
+    let description: String
+    var number = 0
+
+    init(statement: SQLiteStatement, columns: [String], window: ReadWindow?, description: String) {
+        self.statement = statement
+        self.columns = columns
+        self.window = window
+        self.description = description
+    }
+
+    func next() throws -> SourceItem? {
+        do {
+            guard try statement.step() else { return nil }
+        } catch {
+            throw SourceError("reading \(description) failed after row \(number): \(SQLiteSource.message(of: error))")
+        }
+        number += 1
+        var values: [Value] = []
+        values.reserveCapacity(columns.count)
+        for index in 0..<columns.count {
+            do {
+                values.append(try statement.value(at: Int32(index)))
+            } catch let error as SQLiteError {
+                throw SourceError("\(description), row \(number): \(error.message)")
+            }
+        }
+        var row = SourceRow(number: number, values: values, extras: [], iterator: nil, endOffset: nil)
+        if let window {
+            let raw = try statement.value(at: Int32(columns.count))
+            guard let iterator = IteratorValue(storage: raw) else {
+                let cell = values[window.columnIndex]
+                let reason = cell.isNull
+                    ? "iterator column '\(window.column)' is null"
+                    : "iterator column '\(window.column)' holds \(ValueConversion.quoted(cell)), which is not \(window.type.expectation)"
+                return .rejected(number: number, reason: reason, row: row.asObject(columns: columns), endOffset: nil)
+            }
+            row.iterator = iterator
+        }
+        return .row(row)
+    }
+}

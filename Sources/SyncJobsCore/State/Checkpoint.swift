@@ -1,0 +1,93 @@
+/// Where an incremental job stands: the next run reads iterator values from `lower` up, skipping
+/// the rows at exactly `lower` that `boundary` says were already delivered.
+public struct Checkpoint: Sendable, Equatable {
+    public var iterator: String
+    public var iteratorType: IteratorType
+    public var lower: IteratorValue?
+    public var boundary: Boundary
+    /// Set while a pass over an unordered file is unfinished: where it stopped, and the greatest
+    /// iterator value (with its delivered rows) seen so far in that pass.
+    public var resume: FileResume?
+    public var resumeMax: IteratorValue?
+    public var resumeBoundary: Boundary
+
+    public init(iterator: String, iteratorType: IteratorType, lower: IteratorValue? = nil, boundary: Boundary = Boundary(),
+                resume: FileResume? = nil, resumeMax: IteratorValue? = nil, resumeBoundary: Boundary = Boundary()) {
+        self.iterator = iterator
+        self.iteratorType = iteratorType
+        self.lower = lower
+        self.boundary = boundary
+        self.resume = resume
+        self.resumeMax = resumeMax
+        self.resumeBoundary = resumeBoundary
+    }
+
+    /// "updated_at = 2026-01-01T00:00:00Z (3 rows at this value delivered)"
+    public var display: String {
+        guard let lower else { return "nothing delivered yet" }
+        var text = "\(iterator) = \(iteratorType.display(lower)) (\(boundary.count) row\(boundary.count == 1 ? "" : "s") at this value delivered"
+        if boundary.hashes == nil { text += "; too many to remember each" }
+        text += ")"
+        if let resume { text += "; file pass interrupted at byte \(resume.offset) (row \(resume.rowNumber))" }
+        return text
+    }
+}
+
+/// The rows delivered at one iterator value, remembered by content hash so rows that arrive later
+/// with the same value are sent and the delivered ones are not sent again.
+///
+/// Bounded: past `cap` rows only the count is kept; the next run then compares counts and resends
+/// the whole group if it changed (mParticle drops the duplicates by `source_request_id`).
+public struct Boundary: Sendable, Equatable {
+    public static let cap = 100_000
+
+    public var count: Int
+    /// nil once more than `cap` rows share the value.
+    public var hashes: Set<RowHash>?
+
+    public init(count: Int = 0, hashes: Set<RowHash>? = []) {
+        self.count = count
+        self.hashes = hashes
+    }
+
+    /// Records one more delivered row; `count` counts rows, identical rows included.
+    public mutating func insert(_ hash: RowHash) {
+        count += 1
+        guard hashes != nil else { return }
+        hashes?.insert(hash)
+        if let size = hashes?.count, size > Boundary.cap { hashes = nil }
+    }
+
+    public func contains(_ hash: RowHash) -> Bool { hashes?.contains(hash) ?? false }
+
+    public mutating func merge(_ other: Boundary) {
+        guard let mine = hashes, let theirs = other.hashes else {
+            hashes = nil
+            count += other.count
+            return
+        }
+        let union = mine.union(theirs)
+        hashes = union.count > Boundary.cap ? nil : union
+        count += other.count
+    }
+
+    /// Hashes as hex text, sorted, for storage.
+    var encoded: String? {
+        hashes.map { $0.sorted().map(\.description).joined() }
+    }
+
+    static func decode(count: Int, text: String?) -> Boundary {
+        guard let text else { return Boundary(count: count, hashes: nil) }
+        var set = Set<RowHash>()
+        set.reserveCapacity(text.utf8.count / 32)
+        var index = text.startIndex
+        while let end = text.index(index, offsetBy: 32, limitedBy: text.endIndex), end > index {
+            let chunk = text[index..<end]
+            if let high = UInt64(chunk.prefix(16), radix: 16), let low = UInt64(chunk.suffix(16), radix: 16) {
+                set.insert(RowHash(high: high, low: low))
+            }
+            index = end
+        }
+        return Boundary(count: count, hashes: set)
+    }
+}

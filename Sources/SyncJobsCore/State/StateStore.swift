@@ -1,0 +1,431 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The one SQLite database holding checkpoints, run history, rejected rows and job locks.
+///
+/// WAL mode with a busy timeout lets several `jobs` processes share it; every write is a short
+/// transaction, and locks are taken with `BEGIN IMMEDIATE`.
+public final class StateStore: @unchecked Sendable {
+    // @unchecked: the connection is only touched while holding `lock`.
+    private let lock = NSLock()
+    private let database: SQLiteDatabase
+    public let path: String
+
+    /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE checkpoints (
+            job TEXT PRIMARY KEY,
+            iterator TEXT NOT NULL,
+            iterator_type TEXT NOT NULL,
+            lower_value,
+            boundary_count INTEGER NOT NULL DEFAULT 0,
+            boundary_hashes TEXT,
+            resume TEXT,
+            resume_max,
+            resume_boundary_count INTEGER NOT NULL DEFAULT 0,
+            resume_boundary_hashes TEXT,
+            run_id INTEGER,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            job TEXT NOT NULL,
+            trigger TEXT NOT NULL,
+            started_at INTEGER NOT NULL,
+            ended_at INTEGER,
+            status TEXT NOT NULL,
+            rows_read INTEGER NOT NULL DEFAULT 0,
+            rows_sent INTEGER NOT NULL DEFAULT 0,
+            rows_rejected INTEGER NOT NULL DEFAULT 0,
+            rows_skipped INTEGER NOT NULL DEFAULT 0,
+            requests INTEGER NOT NULL DEFAULT 0,
+            window_lower TEXT,
+            window_upper TEXT,
+            checkpoint TEXT,
+            error TEXT,
+            pid INTEGER
+        );
+        CREATE INDEX runs_by_job ON runs(job, id);
+        CREATE TABLE rejected_rows (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            job TEXT NOT NULL,
+            run_id INTEGER NOT NULL,
+            row_number INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            row TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX rejected_rows_by_job ON rejected_rows(job, id);
+        CREATE TABLE locks (
+            job TEXT PRIMARY KEY,
+            pid INTEGER NOT NULL,
+            process_start TEXT NOT NULL,
+            host TEXT NOT NULL,
+            run_id INTEGER,
+            acquired_at INTEGER NOT NULL
+        );
+        """,
+    ]
+
+    public init(path: String) throws {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        do {
+            database = try SQLiteDatabase(path: path, mode: .readWriteCreate)
+            try database.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+            try migrate()
+        } catch let error as StateError {
+            throw error
+        } catch {
+            throw StateError("cannot open the state database '\(Paths.display(path))': \(error)")
+        }
+    }
+
+    private func migrate() throws {
+        try database.transaction(.immediate) {
+            let version = Int(try scalarInt("PRAGMA user_version") ?? 0)
+            if version > Self.migrations.count {
+                throw StateError("the state database '\(Paths.display(path))' has schema version \(version), newer than this syncjobs understands (\(Self.migrations.count)); upgrade syncjobs or point --state elsewhere")
+            }
+            for index in version..<Self.migrations.count {
+                try database.execute(Self.migrations[index])
+                try database.execute("PRAGMA user_version = \(index + 1)")
+            }
+        }
+    }
+
+    private func scalarInt(_ sql: String, _ parameters: [Value] = []) throws -> Int64? {
+        let statement = try database.prepare(sql)
+        try statement.bind(parameters)
+        guard try statement.step(), case .int(let value) = try statement.value(at: 0) else { return nil }
+        return value
+    }
+
+    private func run(_ sql: String, _ parameters: [Value]) throws {
+        let statement = try database.prepare(sql)
+        try statement.bind(parameters)
+        while try statement.step() {}
+    }
+
+    private func withDatabase<T>(_ body: () throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        do {
+            return try body()
+        } catch let error as StateError {
+            throw error
+        } catch let error as JobBusyError {
+            throw error
+        } catch {
+            throw StateError("state database '\(Paths.display(path))': \(error)")
+        }
+    }
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    // MARK: Checkpoints
+
+    public func checkpoint(job: String) throws -> Checkpoint? {
+        try withDatabase {
+            let statement = try database.prepare("""
+                SELECT iterator, iterator_type, lower_value, boundary_count, boundary_hashes, resume, resume_max,
+                       resume_boundary_count, resume_boundary_hashes FROM checkpoints WHERE job = ?1
+                """)
+            try statement.bind([.string(job)])
+            guard try statement.step() else { return nil }
+            let row = try statement.row()
+            guard case .string(let iterator) = row[0], case .string(let typeName) = row[1],
+                  let type = IteratorType(rawValue: typeName) else { return nil }
+            var checkpoint = Checkpoint(iterator: iterator, iteratorType: type)
+            checkpoint.lower = IteratorValue(storage: row[2])
+            checkpoint.boundary = Boundary.decode(count: Int(Self.int(row[3])), text: Self.text(row[4]))
+            if let resumeText = Self.text(row[5]), let data = resumeText.data(using: .utf8) {
+                checkpoint.resume = try? JSONDecoder().decode(FileResume.self, from: data)
+                checkpoint.resumeMax = IteratorValue(storage: row[6])
+                checkpoint.resumeBoundary = Boundary.decode(count: Int(Self.int(row[7])), text: Self.text(row[8]))
+            }
+            return checkpoint
+        }
+    }
+
+    static func int(_ value: Value) -> Int64 {
+        if case .int(let i) = value { return i }
+        return 0
+    }
+
+    static func text(_ value: Value) -> String? {
+        if case .string(let s) = value { return s }
+        return nil
+    }
+
+    public func storeCheckpoint(job: String, _ checkpoint: Checkpoint, runID: Int64?) throws {
+        try withDatabase {
+            var resumeText: Value = .null
+            if let resume = checkpoint.resume, let data = try? JSONEncoder().encode(resume) {
+                resumeText = .string(String(decoding: data, as: UTF8.self))
+            }
+            try run("""
+                INSERT INTO checkpoints (job, iterator, iterator_type, lower_value, boundary_count, boundary_hashes, resume,
+                    resume_max, resume_boundary_count, resume_boundary_hashes, run_id, updated_at)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                ON CONFLICT(job) DO UPDATE SET iterator = excluded.iterator, iterator_type = excluded.iterator_type,
+                    lower_value = excluded.lower_value, boundary_count = excluded.boundary_count,
+                    boundary_hashes = excluded.boundary_hashes, resume = excluded.resume, resume_max = excluded.resume_max,
+                    resume_boundary_count = excluded.resume_boundary_count,
+                    resume_boundary_hashes = excluded.resume_boundary_hashes, run_id = excluded.run_id,
+                    updated_at = excluded.updated_at
+                """, [
+                    .string(job), .string(checkpoint.iterator), .string(checkpoint.iteratorType.rawValue),
+                    checkpoint.lower?.sqlValue ?? .null, .int(Int64(checkpoint.boundary.count)),
+                    checkpoint.boundary.encoded.map(Value.string) ?? .null, resumeText,
+                    checkpoint.resumeMax?.sqlValue ?? .null, .int(Int64(checkpoint.resumeBoundary.count)),
+                    checkpoint.resumeBoundary.encoded.map(Value.string) ?? .null,
+                    runID.map(Value.int) ?? .null, .int(Self.now()),
+                ])
+        }
+    }
+
+    /// Forgets a job's checkpoint; returns whether there was one.
+    @discardableResult
+    public func resetCheckpoint(job: String) throws -> Bool {
+        try withDatabase {
+            try run("DELETE FROM checkpoints WHERE job = ?1", [.string(job)])
+            return database.changes > 0
+        }
+    }
+
+    // MARK: Runs
+
+    public func beginRun(job: String, trigger: String, startedAt: Int64) throws -> Int64 {
+        try withDatabase {
+            try run("INSERT INTO runs (job, trigger, started_at, status, pid) VALUES (?1, ?2, ?3, 'running', ?4)",
+                    [.string(job), .string(trigger), .int(startedAt), .int(Int64(getpid()))])
+            return database.lastInsertRowID
+        }
+    }
+
+    public func updateRun(_ id: Int64, counts: RunCounts, window: (String?, String?), checkpoint: String?) throws {
+        try withDatabase {
+            try run("""
+                UPDATE runs SET rows_read = ?2, rows_sent = ?3, rows_rejected = ?4, requests = ?5, window_lower = ?6,
+                    window_upper = ?7, checkpoint = ?8, rows_skipped = ?9 WHERE id = ?1
+                """, [.int(id), .int(Int64(counts.rowsRead)), .int(Int64(counts.rowsSent)), .int(Int64(counts.rowsRejected)),
+                      .int(Int64(counts.requests)), window.0.map(Value.string) ?? .null, window.1.map(Value.string) ?? .null,
+                      checkpoint.map(Value.string) ?? .null, .int(Int64(counts.rowsSkipped))])
+        }
+    }
+
+    public func finishRun(_ id: Int64, status: RunStatus, endedAt: Int64, error: String?) throws {
+        try withDatabase {
+            try run("UPDATE runs SET status = ?2, ended_at = ?3, error = ?4 WHERE id = ?1",
+                    [.int(id), .string(status.rawValue), .int(endedAt), error.map(Value.string) ?? .null])
+        }
+    }
+
+    public func runs(job: String, limit: Int) throws -> [RunRecord] {
+        try withDatabase {
+            let statement = try database.prepare("""
+                SELECT id, job, trigger, started_at, ended_at, status, rows_read, rows_sent, rows_rejected, requests,
+                       window_lower, window_upper, checkpoint, error, rows_skipped FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT ?2
+                """)
+            try statement.bind([.string(job), .int(Int64(limit))])
+            var records: [RunRecord] = []
+            while try statement.step() {
+                let r = try statement.row()
+                records.append(RunRecord(
+                    id: Self.int(r[0]), job: Self.text(r[1]) ?? job, trigger: Self.text(r[2]) ?? "",
+                    startedAt: Self.int(r[3]), endedAt: r[4].isNull ? nil : Self.int(r[4]),
+                    status: RunStatus(rawValue: Self.text(r[5]) ?? "") ?? .failed,
+                    counts: RunCounts(rowsRead: Int(Self.int(r[6])), rowsSent: Int(Self.int(r[7])),
+                                      rowsRejected: Int(Self.int(r[8])), requests: Int(Self.int(r[9])),
+                                      rowsSkipped: Int(Self.int(r[14]))),
+                    windowLower: Self.text(r[10]), windowUpper: Self.text(r[11]), checkpoint: Self.text(r[12]),
+                    error: Self.text(r[13])))
+            }
+            return records
+        }
+    }
+
+    // MARK: Rejected rows
+
+    public func recordRejected(job: String, runID: Int64, _ rows: [RejectedRow]) throws {
+        guard !rows.isEmpty else { return }
+        try withDatabase {
+            try database.transaction(.immediate) {
+                let statement = try database.prepare(
+                    "INSERT INTO rejected_rows (job, run_id, row_number, reason, row, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                let now = Self.now()
+                for row in rows {
+                    try statement.reset()
+                    try statement.bind([.string(job), .int(runID), .int(Int64(row.rowNumber)), .string(row.reason),
+                                        .string(row.row), .int(now)])
+                    while try statement.step() {}
+                }
+            }
+        }
+    }
+
+    public func rejectedRows(job: String, limit: Int) throws -> (total: Int, rows: [RejectedRow]) {
+        try withDatabase {
+            let total = Int(try scalarInt("SELECT count(*) FROM rejected_rows WHERE job = ?1", [.string(job)]) ?? 0)
+            let statement = try database.prepare(
+                "SELECT run_id, row_number, reason, row FROM rejected_rows WHERE job = ?1 ORDER BY id DESC LIMIT ?2")
+            try statement.bind([.string(job), .int(Int64(limit))])
+            var rows: [RejectedRow] = []
+            while try statement.step() {
+                let r = try statement.row()
+                rows.append(RejectedRow(runID: Self.int(r[0]), rowNumber: Int(Self.int(r[1])), reason: Self.text(r[2]) ?? "",
+                                        row: Self.text(r[3]) ?? ""))
+            }
+            return (total, rows.reversed())
+        }
+    }
+
+    // MARK: Locks
+
+    /// Takes the job's lock, or throws `JobBusyError` naming the run that holds it. A lock whose
+    /// process has died is taken over, and its run is marked interrupted.
+    public func acquireLock(job: String, runID: Int64?) throws {
+        try withDatabase {
+            try database.transaction(.immediate) {
+                let statement = try database.prepare("SELECT pid, process_start, host, run_id, acquired_at FROM locks WHERE job = ?1")
+                try statement.bind([.string(job)])
+                if try statement.step() {
+                    let r = try statement.row()
+                    let pid = Int32(Self.int(r[0]))
+                    let start = Self.text(r[1]) ?? ""
+                    let host = Self.text(r[2]) ?? ""
+                    let holder = r[3].isNull ? nil : Self.int(r[3])
+                    if host != ProcessIdentity.host || ProcessIdentity.isAlive(pid: pid, start: start) {
+                        throw JobBusyError(job: job, runID: holder, pid: pid, host: host, since: Self.int(r[4]))
+                    }
+                    if let holder {
+                        try run("UPDATE runs SET status = 'interrupted', ended_at = ?2, error = 'the process running it stopped before the run finished' WHERE id = ?1 AND status = 'running'",
+                                [.int(holder), .int(Self.now())])
+                    }
+                    try run("DELETE FROM locks WHERE job = ?1", [.string(job)])
+                }
+                try run("INSERT INTO locks (job, pid, process_start, host, run_id, acquired_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        [.string(job), .int(Int64(getpid())), .string(ProcessIdentity.ownStart), .string(ProcessIdentity.host),
+                         runID.map(Value.int) ?? .null, .int(Self.now())])
+            }
+        }
+    }
+
+    public func attachRun(_ runID: Int64, toLockOf job: String) throws {
+        try withDatabase {
+            try run("UPDATE locks SET run_id = ?2 WHERE job = ?1 AND pid = ?3", [.string(job), .int(runID), .int(Int64(getpid()))])
+        }
+    }
+
+    public func releaseLock(job: String) throws {
+        try withDatabase {
+            try run("DELETE FROM locks WHERE job = ?1 AND pid = ?2 AND process_start = ?3",
+                    [.string(job), .int(Int64(getpid())), .string(ProcessIdentity.ownStart)])
+        }
+    }
+
+    /// The run holding a job's lock, if its process is alive.
+    public func activeRun(job: String) throws -> JobBusyError? {
+        try withDatabase {
+            let statement = try database.prepare("SELECT pid, process_start, host, run_id, acquired_at FROM locks WHERE job = ?1")
+            try statement.bind([.string(job)])
+            guard try statement.step() else { return nil }
+            let r = try statement.row()
+            let pid = Int32(Self.int(r[0]))
+            guard Self.text(r[2]) != ProcessIdentity.host || ProcessIdentity.isAlive(pid: pid, start: Self.text(r[1]) ?? "") else { return nil }
+            return JobBusyError(job: job, runID: r[3].isNull ? nil : Self.int(r[3]), pid: pid, host: Self.text(r[2]) ?? "",
+                                since: Self.int(r[4]))
+        }
+    }
+}
+
+public enum RunStatus: String, Sendable {
+    case running, succeeded, failed, interrupted
+}
+
+public struct RunCounts: Sendable, Equatable {
+    public var rowsRead = 0
+    public var rowsSent = 0
+    public var rowsRejected = 0
+    public var requests = 0
+    /// Rows read again at the checkpoint's value that an earlier run already delivered.
+    public var rowsSkipped = 0
+
+    public init(rowsRead: Int = 0, rowsSent: Int = 0, rowsRejected: Int = 0, requests: Int = 0, rowsSkipped: Int = 0) {
+        self.rowsRead = rowsRead
+        self.rowsSent = rowsSent
+        self.rowsRejected = rowsRejected
+        self.requests = requests
+        self.rowsSkipped = rowsSkipped
+    }
+}
+
+public struct RunRecord: Sendable {
+    public var id: Int64
+    public var job: String
+    public var trigger: String
+    public var startedAt: Int64
+    public var endedAt: Int64?
+    public var status: RunStatus
+    public var counts: RunCounts
+    public var windowLower: String?
+    public var windowUpper: String?
+    public var checkpoint: String?
+    public var error: String?
+}
+
+public struct RejectedRow: Sendable, Equatable {
+    public var runID: Int64
+    public var rowNumber: Int
+    public var reason: String
+    /// The row as JSON (an object of column to value, or the raw text of a malformed record).
+    public var row: String
+}
+
+public struct StateError: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Another process (or task) is running the job.
+public struct JobBusyError: Error, CustomStringConvertible {
+    public var job: String
+    public var runID: Int64?
+    public var pid: Int32
+    public var host: String
+    public var since: Int64
+
+    public var description: String {
+        let run = runID.map { "run #\($0)" } ?? "a run"
+        return "job '\(job)' is already running: \(run), process \(pid) on \(host), started \(Timestamp.format(millis: since)); wait for it to finish or stop that process"
+    }
+}
+
+/// Tells a live process from a dead one, including a recycled pid (by its start time).
+enum ProcessIdentity {
+    static let host: String = ProcessInfo.processInfo.hostName
+    static let ownStart: String = startTime(of: getpid()) ?? "unknown"
+
+    static func startTime(of pid: Int32) -> String? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // Field 22 of /proc/PID/stat is the start time; fields here start at field 3.
+        return fields.count > 19 ? String(fields[19]) : nil
+    }
+
+    static func isAlive(pid: Int32, start: String) -> Bool {
+        guard pid > 0 else { return false }
+        if kill(pid, 0) != 0 && errno == ESRCH { return false }
+        if let current = startTime(of: pid), start != "unknown" { return current == start }
+        return true
+    }
+}

@@ -1,0 +1,364 @@
+/// A JSON syntax error, with the byte offset (0-based) where the parser gave up.
+public struct JSONParseError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// Byte offset (0-based) into the parsed input.
+    public let offset: Int
+    /// The problem and its position, e.g. "expected ',' or '}' after object member at byte 57".
+    public let message: String
+    /// The problem without its position, for callers that parse a slice of a larger file and
+    /// want to name the position in the file instead.
+    public let problem: String
+
+    public init(offset: Int, problem: String) {
+        self.offset = offset
+        self.problem = problem
+        self.message = "\(problem) at byte \(offset)"
+    }
+
+    public var description: String { message }
+}
+
+/// An RFC 8259 JSON parser producing `Value`s.
+///
+/// Hand-written rather than `JSONSerialization`/`JSONDecoder` because sources need `Int64` kept
+/// apart from `Double`, object key order kept, and speed: it scans raw bytes and builds a
+/// `String` only once per string token.
+public enum JSONParser {
+    /// Deeper nesting than this is rejected, so hostile input cannot exhaust the stack.
+    public static let maximumDepth = 512
+
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> Value {
+        var parser = ByteParser(bytes)
+        parser.skipWhitespace()
+        let value = try parser.parseValue(depth: 0)
+        parser.skipWhitespace()
+        if parser.index < parser.count {
+            throw parser.error("unexpected \(parser.describeByte(at: parser.index)) after the JSON value")
+        }
+        return value
+    }
+
+    public static func parse(_ text: String) throws(JSONParseError) -> Value {
+        var text = text
+        let result = text.withUTF8 { utf8 in
+            Result { () throws(JSONParseError) -> Value in try parse(UnsafeRawBufferPointer(utf8)) }
+        }
+        return try result.get()
+    }
+}
+
+private struct ByteParser {
+    let bytes: UnsafeRawBufferPointer
+    let count: Int
+    var index = 0
+    /// Reused for strings that contain escapes, so unescaping does not allocate per string.
+    var scratch: [UInt8] = []
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+        self.count = bytes.count
+    }
+
+    func error(_ problem: String, at offset: Int? = nil) -> JSONParseError {
+        JSONParseError(offset: offset ?? index, problem: problem)
+    }
+
+    func describeByte(at offset: Int) -> String {
+        guard offset < count else { return "end of input" }
+        let byte = bytes[offset]
+        if byte >= 0x21 && byte < 0x7F { return "'\(Character(Unicode.Scalar(byte)))'" }
+        return "byte 0x\(String(byte, radix: 16, uppercase: true))"
+    }
+
+    @inline(__always) mutating func skipWhitespace() {
+        while index < count {
+            switch bytes[index] {
+            case 0x20, 0x0A, 0x0D, 0x09: index += 1
+            default: return
+            }
+        }
+    }
+
+    mutating func parseValue(depth: Int) throws(JSONParseError) -> Value {
+        guard index < count else { throw error("unexpected end of input, expected a JSON value") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
+        case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
+        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
+        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
+        default: throw error("unexpected \(describeByte(at: index)), expected a JSON value")
+        }
+    }
+
+    mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
+        let start = index
+        let length = literal.utf8CodeUnitCount
+        let matches = literal.withUTF8Buffer { expected in
+            guard count - start >= length else { return false }
+            for offset in 0..<length where bytes[start + offset] != expected[offset] { return false }
+            return true
+        }
+        guard matches else { throw error("invalid literal, expected '\(literal)'", at: start) }
+        index += length
+    }
+
+    mutating func parseObject(depth: Int) throws(JSONParseError) -> Value {
+        guard depth <= JSONParser.maximumDepth else {
+            throw error("nesting deeper than \(JSONParser.maximumDepth) levels")
+        }
+        index += 1
+        var entries: [Value.ObjectEntry] = []
+        // Small objects check duplicates by a linear scan; a set takes over once that gets slow.
+        var seenKeys: Set<String>? = nil
+        skipWhitespace()
+        if index < count && bytes[index] == UInt8(ascii: "}") {
+            index += 1
+            return .object(entries)
+        }
+        while true {
+            guard index < count else { throw error("unexpected end of input inside an object") }
+            guard bytes[index] == UInt8(ascii: "\"") else {
+                throw error("expected a string key in object, found \(describeByte(at: index))")
+            }
+            let keyStart = index
+            let key = try parseString()
+            if entries.count < 16 {
+                if entries.contains(where: { $0.key == key }) {
+                    throw error("duplicate key \"\(key)\" in object", at: keyStart)
+                }
+            } else {
+                if seenKeys == nil { seenKeys = Set(entries.map(\.key)) }
+                if seenKeys?.insert(key).inserted == false {
+                    throw error("duplicate key \"\(key)\" in object", at: keyStart)
+                }
+            }
+            skipWhitespace()
+            guard index < count, bytes[index] == UInt8(ascii: ":") else {
+                throw error("expected ':' after object key \"\(key)\"")
+            }
+            index += 1
+            skipWhitespace()
+            let value = try parseValue(depth: depth)
+            entries.append(Value.ObjectEntry(key, value))
+            skipWhitespace()
+            guard index < count else { throw error("unexpected end of input inside an object") }
+            switch bytes[index] {
+            case UInt8(ascii: ","):
+                index += 1
+                skipWhitespace()
+            case UInt8(ascii: "}"):
+                index += 1
+                return .object(entries)
+            default:
+                throw error("expected ',' or '}' after object member")
+            }
+        }
+    }
+
+    mutating func parseArray(depth: Int) throws(JSONParseError) -> Value {
+        guard depth <= JSONParser.maximumDepth else {
+            throw error("nesting deeper than \(JSONParser.maximumDepth) levels")
+        }
+        index += 1
+        var items: [Value] = []
+        skipWhitespace()
+        if index < count && bytes[index] == UInt8(ascii: "]") {
+            index += 1
+            return .array(items)
+        }
+        while true {
+            items.append(try parseValue(depth: depth))
+            skipWhitespace()
+            guard index < count else { throw error("unexpected end of input inside an array") }
+            switch bytes[index] {
+            case UInt8(ascii: ","):
+                index += 1
+                skipWhitespace()
+            case UInt8(ascii: "]"):
+                index += 1
+                return .array(items)
+            default:
+                throw error("expected ',' or ']' after array element")
+            }
+        }
+    }
+
+    /// Parses a string token starting at its opening quote.
+    mutating func parseString() throws(JSONParseError) -> String {
+        let openingQuote = index
+        index += 1
+        let contentStart = index
+        // Fast path: no escapes, so the bytes between the quotes are the string.
+        while index < count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let content = UnsafeRawBufferPointer(rebasing: bytes[contentStart..<index])
+                index += 1
+                return try makeString(content, startingAt: contentStart)
+            }
+            if byte == UInt8(ascii: "\\") { break }
+            if byte < 0x20 { throw error("unescaped control character in string") }
+            index += 1
+        }
+        guard index < count else {
+            throw error("unterminated string", at: openingQuote)
+        }
+        scratch.removeAll(keepingCapacity: true)
+        scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[contentStart..<index]))
+        while index < count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\""):
+                index += 1
+                guard let string = scratch.withUnsafeBytes({ String(validatingUTF8Bytes: $0) }) else {
+                    throw error("invalid UTF-8 in string", at: contentStart)
+                }
+                return string
+            case UInt8(ascii: "\\"):
+                try appendEscape()
+            case 0..<0x20:
+                throw error("unescaped control character in string")
+            default:
+                scratch.append(byte)
+                index += 1
+            }
+        }
+        throw error("unterminated string", at: openingQuote)
+    }
+
+    func makeString(_ content: UnsafeRawBufferPointer, startingAt offset: Int) throws(JSONParseError) -> String {
+        guard let string = String(validatingUTF8Bytes: content) else {
+            throw error("invalid UTF-8 in string", at: offset)
+        }
+        return string
+    }
+
+    /// Decodes the escape sequence at `index` (which is on the backslash) into `scratch`.
+    mutating func appendEscape() throws(JSONParseError) {
+        let escapeStart = index
+        guard index + 1 < count else { throw error("unterminated escape sequence") }
+        let kind = bytes[index + 1]
+        index += 2
+        switch kind {
+        case UInt8(ascii: "\""): scratch.append(0x22)
+        case UInt8(ascii: "\\"): scratch.append(0x5C)
+        case UInt8(ascii: "/"): scratch.append(0x2F)
+        case UInt8(ascii: "b"): scratch.append(0x08)
+        case UInt8(ascii: "f"): scratch.append(0x0C)
+        case UInt8(ascii: "n"): scratch.append(0x0A)
+        case UInt8(ascii: "r"): scratch.append(0x0D)
+        case UInt8(ascii: "t"): scratch.append(0x09)
+        case UInt8(ascii: "u"):
+            let unit = try readHexQuad(escapeStart: escapeStart)
+            var scalarValue = UInt32(unit)
+            if (0xD800...0xDBFF).contains(unit) {
+                // A high surrogate must be followed by an escaped low surrogate.
+                guard index + 1 < count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                    throw error("lone high surrogate \\u\(hex(unit)) in string", at: escapeStart)
+                }
+                let lowStart = index
+                index += 2
+                let low = try readHexQuad(escapeStart: lowStart)
+                guard (0xDC00...0xDFFF).contains(low) else {
+                    throw error("high surrogate \\u\(hex(unit)) is not followed by a low surrogate", at: escapeStart)
+                }
+                scalarValue = 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
+            } else if (0xDC00...0xDFFF).contains(unit) {
+                throw error("lone low surrogate \\u\(hex(unit)) in string", at: escapeStart)
+            }
+            guard let scalar = Unicode.Scalar(scalarValue) else {
+                throw error("invalid unicode escape", at: escapeStart)
+            }
+            UTF8.encode(scalar) { scratch.append($0) }
+        default:
+            throw error("invalid escape sequence '\\\(Character(Unicode.Scalar(kind)))' in string", at: escapeStart)
+        }
+    }
+
+    private func hex(_ unit: UInt16) -> String {
+        let digits = String(unit, radix: 16, uppercase: true)
+        return String(repeating: "0", count: 4 - digits.count) + digits
+    }
+
+    /// Reads the four hex digits after `\u`; `index` is on the first digit.
+    mutating func readHexQuad(escapeStart: Int) throws(JSONParseError) -> UInt16 {
+        guard index + 4 <= count else { throw error("incomplete \\u escape", at: escapeStart) }
+        var unit: UInt16 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw error("invalid hex digit in \\u escape", at: escapeStart)
+            }
+            unit = unit << 4 | UInt16(digit)
+            index += 1
+        }
+        return unit
+    }
+
+    mutating func parseNumber() throws(JSONParseError) -> Value {
+        let start = index
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        guard index < count, isDigit(bytes[index]) else { throw error("expected a digit in number") }
+        // Accumulate negatively so that Int64.min fits.
+        var accumulator: Int64 = 0
+        var fitsInt64 = true
+        if bytes[index] == UInt8(ascii: "0") {
+            index += 1
+            if index < count, isDigit(bytes[index]) { throw error("leading zeros are not allowed in numbers", at: start) }
+        } else {
+            while index < count, isDigit(bytes[index]) {
+                if fitsInt64 {
+                    let digit = Int64(bytes[index] - UInt8(ascii: "0"))
+                    let (times10, overflow1) = accumulator.multipliedReportingOverflow(by: 10)
+                    let (next, overflow2) = times10.subtractingReportingOverflow(digit)
+                    if overflow1 || overflow2 { fitsInt64 = false } else { accumulator = next }
+                }
+                index += 1
+            }
+        }
+        var isInteger = true
+        if index < count, bytes[index] == UInt8(ascii: ".") {
+            isInteger = false
+            index += 1
+            guard index < count, isDigit(bytes[index]) else { throw error("expected a digit after the decimal point") }
+            while index < count, isDigit(bytes[index]) { index += 1 }
+        }
+        if index < count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            isInteger = false
+            index += 1
+            if index < count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard index < count, isDigit(bytes[index]) else { throw error("expected a digit in the exponent") }
+            while index < count, isDigit(bytes[index]) { index += 1 }
+        }
+        if isInteger && fitsInt64 {
+            if negative { return .int(accumulator) }
+            if accumulator != .min { return .int(-accumulator) }
+        }
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        guard let double = Double(text), double.isFinite else {
+            let shown = text.utf8.count > 40 ? text.prefix(40) + "…" : Substring(text)
+            throw error("number \(shown) is out of range", at: start)
+        }
+        return .double(double)
+    }
+
+    @inline(__always) func isDigit(_ byte: UInt8) -> Bool {
+        byte &- UInt8(ascii: "0") < 10
+    }
+}
+
+extension String {
+    /// Decodes UTF-8, returning nil for invalid input instead of repairing it, because a
+    /// silently replaced character would corrupt data on its way to the warehouse.
+    @inline(__always)
+    init?(validatingUTF8Bytes bytes: UnsafeRawBufferPointer) {
+        self.init(validating: bytes.assumingMemoryBound(to: UInt8.self), as: UTF8.self)
+    }
+}

@@ -1,0 +1,58 @@
+/// One cell of a source row, in the JSON value space every source maps into.
+///
+/// SQLite storage classes, CSV text and JSON values all become a `Value`, so the mapping engine
+/// has one input type whatever the source. Objects keep their key order so that output is
+/// deterministic.
+public enum Value: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case array([Value])
+    case object([ObjectEntry])
+
+    public struct ObjectEntry: Sendable, Hashable {
+        public var key: String
+        public var value: Value
+        public init(_ key: String, _ value: Value) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    public var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
+
+    /// The value as text, for conversions that accept any scalar as a string.
+    public var scalarText: String? {
+        switch self {
+        case .null, .array, .object: return nil
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .double(let d): return JSONWriter.formatDouble(d)
+        case .string(let s): return s
+        }
+    }
+
+    /// A short name of the value's kind, for error messages.
+    public var kindName: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "boolean"
+        case .int: return "integer"
+        case .double: return "number"
+        case .string: return "string"
+        case .array: return "list"
+        case .object: return "object"
+        }
+    }
+
+    /// Looks up a key of an object value.
+    public subscript(key: String) -> Value? {
+        guard case .object(let entries) = self else { return nil }
+        return entries.first(where: { $0.key == key })?.value
+    }
+}

@@ -1,0 +1,190 @@
+/// How the incremental iterator column is read and compared.
+public enum IteratorType: String, Sendable, CaseIterable {
+    case timestamp, date
+    case unixMs = "unix_ms"
+    case unixS = "unix_s"
+    case integer, number, string
+
+    /// Time iterators compare as integer milliseconds since the epoch.
+    public var isTime: Bool {
+        switch self {
+        case .timestamp, .date, .unixMs, .unixS: return true
+        case .integer, .number, .string: return false
+        }
+    }
+
+    /// What a valid value looks like, for rejection messages.
+    var expectation: String {
+        switch self {
+        case .timestamp: return "an ISO 8601 timestamp like 2026-01-01T00:00:00Z"
+        case .date: return "a date like 2026-01-01"
+        case .unixMs: return "an integer count of milliseconds since 1970"
+        case .unixS: return "a count of seconds since 1970"
+        case .integer: return "an integer"
+        case .number: return "a number"
+        case .string: return "text"
+        }
+    }
+
+    /// Reads a cell as an iterator value; nil when it is null or does not parse as this type.
+    public func normalize(_ value: Value) -> IteratorValue? {
+        switch self {
+        case .timestamp, .date:
+            guard case .string(let text) = value, let ms = Timestamp.parseMillis(text) else { return nil }
+            return .int(ms)
+        case .unixMs, .integer:
+            return IteratorType.integerValue(value).map(IteratorValue.int)
+        case .unixS:
+            switch value {
+            case .int(let s): return s.multipliedReportingOverflow(by: 1000).overflow ? nil : .int(s * 1000)
+            case .double(let d) where d.isFinite && abs(d) < 9e12: return .int(Int64((d * 1000).rounded()))
+            case .string(let text):
+                if let s = Int64(text) { return IteratorType.unixS.normalize(.int(s)) }
+                if let d = Double(text), text.contains(".") { return IteratorType.unixS.normalize(.double(d)) }
+                return nil
+            default: return nil
+            }
+        case .number:
+            switch value {
+            case .int(let i): return .double(Double(i))
+            case .double(let d) where d.isFinite: return .double(d)
+            case .string(let text):
+                guard let d = Double(text), d.isFinite, text.first.map({ $0 == "-" || $0 == "." || $0.isNumber }) == true else { return nil }
+                return .double(d)
+            default: return nil
+            }
+        case .string:
+            switch value {
+            case .string(let s): return .string(s)
+            case .int, .double: return value.scalarText.map(IteratorValue.string)
+            default: return nil
+            }
+        }
+    }
+
+    private static func integerValue(_ value: Value) -> Int64? {
+        switch value {
+        case .int(let i): return i
+        case .double(let d) where d.isFinite && d == d.rounded() && abs(d) < 9.2e18: return Int64(d)
+        case .string(let text): return Int64(text)
+        default: return nil
+        }
+    }
+
+    /// A SQLite expression giving the same normalized value for a column, or NULL where
+    /// `normalize` would reject the cell. The runner filters and orders on it, so the iterator
+    /// predicate runs inside SQLite.
+    public func sqlExpression(_ column: String) -> String {
+        let x = column
+        let integer = "CASE typeof(\(x)) WHEN 'integer' THEN \(x) WHEN 'real' THEN (CASE WHEN \(x) = CAST(\(x) AS INTEGER) THEN CAST(\(x) AS INTEGER) END) WHEN 'text' THEN (CASE WHEN CAST(CAST(\(x) AS INTEGER) AS TEXT) = \(x) THEN CAST(\(x) AS INTEGER) END) END"
+        switch self {
+        case .timestamp, .date:
+            return Timestamp.sqlMillisExpression(x)
+        case .unixMs, .integer:
+            return integer
+        case .unixS:
+            return "CASE typeof(\(x)) WHEN 'real' THEN CAST(round(\(x) * 1000) AS INTEGER) ELSE (\(integer)) * 1000 END"
+        case .number:
+            return "CASE typeof(\(x)) WHEN 'integer' THEN CAST(\(x) AS REAL) WHEN 'real' THEN \(x) WHEN 'text' THEN (CASE WHEN CAST(CAST(\(x) AS REAL) AS TEXT) = \(x) OR CAST(CAST(\(x) AS INTEGER) AS TEXT) = \(x) THEN CAST(\(x) AS REAL) END) END"
+        case .string:
+            return "CASE typeof(\(x)) WHEN 'text' THEN \(x) WHEN 'integer' THEN CAST(\(x) AS TEXT) WHEN 'real' THEN CAST(\(x) AS TEXT) END"
+        }
+    }
+
+    /// Parses `sync.from` or a checkpoint written by a person.
+    public func parseBound(_ text: String) -> IteratorValue? {
+        switch self {
+        case .timestamp, .date, .unixMs, .unixS:
+            if let ms = Timestamp.parseMillis(text) { return .int(ms) }
+            if let n = Int64(text) { return self == .unixS ? .int(n * 1000) : .int(n) }
+            return nil
+        default:
+            return normalize(.string(text))
+        }
+    }
+
+    /// Parses `lookback`: a duration (`90s`, `15m`, `1h`, `2d`) for time iterators, a plain
+    /// number otherwise. Returned in the iterator's units.
+    public func parseLookback(_ text: String) -> IteratorValue? {
+        if isTime {
+            let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+            for (suffix, scale) in units where text.hasSuffix(suffix) {
+                guard let n = Int64(text.dropLast(suffix.count)), n >= 0 else { return nil }
+                return .int(n * scale)
+            }
+            return nil
+        }
+        switch self {
+        case .integer: return Int64(text).flatMap { $0 >= 0 ? .int($0) : nil }
+        case .number: return Double(text).flatMap { $0 >= 0 && $0.isFinite ? .double($0) : nil }
+        default: return nil
+        }
+    }
+
+    /// Shows a normalized value the way the user wrote it.
+    public func display(_ value: IteratorValue) -> String {
+        switch (self, value) {
+        case (.date, .int(let ms)) where ms % 86_400_000 == 0:
+            return String(Timestamp.format(millis: ms).prefix(10))
+        case (_, .int(let ms)) where isTime:
+            return Timestamp.format(millis: ms)
+        default:
+            return value.description
+        }
+    }
+}
+
+/// A normalized iterator value: milliseconds for time types, else the value itself.
+public enum IteratorValue: Sendable, Hashable, Comparable, CustomStringConvertible {
+    case int(Int64)
+    case double(Double)
+    case string(String)
+
+    public static func < (lhs: IteratorValue, rhs: IteratorValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.int(let a), .int(let b)): return a < b
+        case (.double(let a), .double(let b)): return a < b
+        case (.int(let a), .double(let b)): return Double(a) < b
+        case (.double(let a), .int(let b)): return a < Double(b)
+        case (.string(let a), .string(let b)): return Array(a.utf8).lexicographicallyPrecedes(b.utf8)
+        case (.string, _): return false
+        case (_, .string): return true
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .int(let i): return String(i)
+        case .double(let d): return JSONWriter.formatDouble(d)
+        case .string(let s): return s
+        }
+    }
+
+    public var sqlValue: Value {
+        switch self {
+        case .int(let i): return .int(i)
+        case .double(let d): return .double(d)
+        case .string(let s): return .string(s)
+        }
+    }
+
+    /// The value `amount` lower, for lookback windows.
+    public func minus(_ amount: IteratorValue) -> IteratorValue {
+        switch (self, amount) {
+        case (.int(let a), .int(let b)): return .int(a.subtractingReportingOverflow(b).overflow ? Int64.min : a - b)
+        case (.double(let a), .double(let b)): return .double(a - b)
+        case (.double(let a), .int(let b)): return .double(a - Double(b))
+        case (.int(let a), .double(let b)): return .double(Double(a) - b)
+        default: return self
+        }
+    }
+
+    init?(storage: Value) {
+        switch storage {
+        case .int(let i): self = .int(i)
+        case .double(let d): self = .double(d)
+        case .string(let s): self = .string(s)
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,353 @@
+import Foundation
+import Logging
+
+public struct RunOptions: Sendable {
+    /// Why the run happens: `on_demand` (jobs run), `scheduled`, `backfill`.
+    public var trigger: String
+    /// Map and check every row, send nothing, store nothing.
+    public var dryRun: Bool
+    /// Ignore the stored checkpoint for this run.
+    public var fullRefresh: Bool
+    /// Read at most this many rows.
+    public var limit: Int?
+    /// Store the checkpoint at least this often, in rows.
+    public var checkpointEvery: Int
+    /// The run's start, in milliseconds since the epoch; time iterators never read past it.
+    public var now: Int64?
+
+    public init(trigger: String = "on_demand", dryRun: Bool = false, fullRefresh: Bool = false, limit: Int? = nil,
+                checkpointEvery: Int = 10_000, now: Int64? = nil) {
+        self.trigger = trigger
+        self.dryRun = dryRun
+        self.fullRefresh = fullRefresh
+        self.limit = limit
+        self.checkpointEvery = checkpointEvery
+        self.now = now
+    }
+}
+
+/// What a run did.
+public struct RunResult: Sendable {
+    public enum Failure: Sendable {
+        /// The job file or its mapping does not validate (exit code 2).
+        case invalidJob([Diagnostic])
+        case failed(String)
+    }
+
+    public var job: String
+    public var runID: Int64?
+    public var dryRun: Bool
+    public var counts = RunCounts()
+    public var bytesSent = 0
+    public var seconds = 0.0
+    public var windowLower: String?
+    public var windowUpper: String?
+    public var checkpoint: String?
+    public var notes: [String] = []
+    public var failure: Failure?
+    /// The first rejected rows, for output (all are in the state database).
+    public var rejectedSamples: [RejectedRow] = []
+
+    public var succeeded: Bool { failure == nil }
+
+    public var errorMessage: String? {
+        switch failure {
+        case .invalidJob(let diagnostics): return diagnostics.filter { $0.severity == .error }.map(\.description).joined(separator: "\n")
+        case .failed(let message): return message
+        case nil: return nil
+        }
+    }
+}
+
+/// Runs one job once: reads the source, maps every row through the shared engine, packs requests,
+/// delivers them with bounded concurrency, and stores checkpoints that cover only acknowledged rows.
+public final class JobRunner: @unchecked Sendable {
+    // @unchecked: a runner is used by one task at a time; its state lives in `run`.
+    public let job: JobDefinition
+    let state: StateStore
+    let destination: (any Destination)?
+    let logger: Logger
+    let progress: (@Sendable (RunCounts, Double) -> Void)?
+
+    public init(job: JobDefinition, state: StateStore, destination: (any Destination)?, logger: Logger,
+                progress: (@Sendable (RunCounts, Double) -> Void)? = nil) {
+        self.job = job
+        self.state = state
+        self.destination = destination
+        self.logger = logger
+        self.progress = progress
+    }
+
+    static let rejectedSampleLimit = 20
+
+    /// Runs the job. Throws only when the job is already running elsewhere; every other problem is
+    /// reported in the result (and in run history).
+    public func run(_ options: RunOptions) async throws -> RunResult {
+        let started = ContinuousClock.now
+        let startedAt = options.now ?? StateStore.now()
+        var result = RunResult(job: job.name, runID: nil, dryRun: options.dryRun)
+        var logger = self.logger
+        logger[metadataKey: "job"] = "\(job.name)"
+
+        if !options.dryRun {
+            try state.acquireLock(job: job.name, runID: nil)
+            do {
+                let runID = try state.beginRun(job: job.name, trigger: options.trigger, startedAt: startedAt)
+                result.runID = runID
+                try state.attachRun(runID, toLockOf: job.name)
+                logger[metadataKey: "run"] = "\(runID)"
+            } catch {
+                try? state.releaseLock(job: job.name)
+                throw error
+            }
+        }
+        logger.info("Run started", metadata: ["trigger": "\(options.trigger)", "dry_run": "\(options.dryRun)"])
+
+        do {
+            try await execute(options, startedAt: startedAt, result: &result, logger: logger)
+        } catch let error as JobFileError {
+            result.failure = .invalidJob(error.diagnostics)
+        } catch {
+            result.failure = .failed(Self.message(error))
+        }
+        result.seconds = (ContinuousClock.now - started).seconds
+
+        if let runID = result.runID {
+            do {
+                try state.updateRun(runID, counts: result.counts, window: (result.windowLower, result.windowUpper),
+                                    checkpoint: result.checkpoint)
+                try state.finishRun(runID, status: result.succeeded ? .succeeded : .failed,
+                                    endedAt: startedAt + Int64(result.seconds * 1000), error: result.errorMessage)
+            } catch {
+                logger.error("Cannot record the run's end", metadata: ["error": "\(error)"])
+            }
+            try? state.releaseLock(job: job.name)
+        }
+        logger.info("Run finished", metadata: [
+            "status": "\(result.succeeded ? "succeeded" : "failed")",
+            "rows.read": "\(result.counts.rowsRead)", "rows.sent": "\(result.counts.rowsSent)",
+            "rows.rejected": "\(result.counts.rowsRejected)", "requests": "\(result.counts.requests)",
+        ])
+        return result
+    }
+
+    static func message(_ error: Error) -> String {
+        if let error = error as? LocalizedError, let description = error.errorDescription { return description }
+        return "\(error)"
+    }
+
+    private struct Completion: Sendable {
+        var request: PackedRequest
+        var delivery: DeliveryResult
+    }
+
+    private func execute(_ options: RunOptions, startedAt: Int64, result: inout RunResult, logger: Logger) async throws {
+        let source = try SourceOpener.open(job)
+        defer { source.close() }
+        let (compiled, diagnostics) = MappingCompiler.compile(job: job, columns: source.columns,
+                                                              acceptsExtraKeys: source.acceptsExtraKeys,
+                                                              sourceDescription: source.description)
+        guard let plan = compiled else { throw JobFileError(diagnostics) }
+        let builder = BatchBuilder(plan: plan)
+
+        let stored = job.sync.mode == .incremental ? try state.checkpoint(job: job.name) : nil
+        let window = try RunWindow.make(job: job, source: source, stored: stored, fullRefresh: options.fullRefresh, now: startedAt)
+        result.windowLower = window.lowerDisplay
+        result.windowUpper = window.upperDisplay
+        result.notes = window.notes
+        for note in window.notes { logger.notice("\(note)") }
+
+        var prefix = AcknowledgedPrefix(checkpoint: initialCheckpoint(window, source: source),
+                                        sortedSource: source.deliversInIteratorOrder)
+        result.checkpoint = prefix.checkpoint?.display
+        let reader = try source.makeReader(window.read, resume: window.resume)
+        let incremental = window.read != nil
+        var packer = RequestPacker()
+        var rejectedBuffer: [RejectedRow] = []
+        var counts = RunCounts()
+        var bytesSent = 0
+        var ordinal = 0
+        var lastProgress = ContinuousClock.now
+        let runStart = ContinuousClock.now
+        let maxInFlight = options.dryRun ? 1 : max(1, destination?.maxInFlight ?? 1)
+        var sourceExhausted = false
+
+        func reject(_ number: Int, _ reason: String, _ row: String) {
+            let record = RejectedRow(runID: result.runID ?? 0, rowNumber: number, reason: reason, row: row)
+            counts.rowsRejected += 1
+            if result.rejectedSamples.count < Self.rejectedSampleLimit { result.rejectedSamples.append(record) }
+            if !options.dryRun { rejectedBuffer.append(record) }
+        }
+
+        func storeCheckpoint(force: Bool) async throws {
+            guard !options.dryRun else { return }
+            if !rejectedBuffer.isEmpty, let runID = result.runID {
+                try state.recordRejected(job: job.name, runID: runID, rejectedBuffer)
+                rejectedBuffer.removeAll(keepingCapacity: true)
+            }
+            guard let checkpoint = prefix.checkpoint, prefix.changedSinceStore,
+                  force || prefix.appliedSinceStore >= options.checkpointEvery else { return }
+            try await destination?.makeDurable()
+            try state.storeCheckpoint(job: job.name, checkpoint, runID: result.runID)
+            prefix.markStored()
+            result.checkpoint = checkpoint.display
+            if let runID = result.runID {
+                try state.updateRun(runID, counts: counts, window: (result.windowLower, result.windowUpper), checkpoint: checkpoint.display)
+            }
+        }
+
+        func acknowledge(_ completion: Completion) {
+            let request = completion.request
+            counts.requests += 1
+            counts.rowsSent += request.batchCount - completion.delivery.rejected.count
+            bytesSent += request.body.count
+            for refused in completion.delivery.rejected where refused.index < request.batchCount {
+                reject(request.rowNumbers[refused.index], "the destination refused the batch: \(refused.reason)",
+                       String(decoding: request.batch(refused.index), as: UTF8.self))
+            }
+            prefix.acknowledged(request)
+        }
+
+        var failure: Error?
+        try await withThrowingTaskGroup(of: Completion.self) { group in
+            var inFlight = 0
+
+            func launch(_ request: PackedRequest) async throws {
+                prefix.sealed(request)
+                if options.dryRun {
+                    acknowledge(Completion(request: request, delivery: .accepted))
+                    counts.rowsSent -= 0
+                    return
+                }
+                guard let destination else { return }
+                while inFlight >= maxInFlight, let done = try await group.next() {
+                    inFlight -= 1
+                    acknowledge(done)
+                }
+                group.addTask { Completion(request: request, delivery: try await destination.send(request)) }
+                inFlight += 1
+            }
+
+            func sealAndLaunch() async throws {
+                if let request = packer.seal() { try await launch(request) }
+            }
+
+            do {
+                while true {
+                    if Task.isCancelled { throw CancellationError() }
+                    if let limit = options.limit, ordinal >= limit { break }
+                    guard let item = try reader.next() else {
+                        sourceExhausted = true
+                        break
+                    }
+                    ordinal += 1
+                    counts.rowsRead += 1
+                    switch item {
+                    case .rejected(let number, let reason, let row, let endOffset):
+                        let text: String
+                        if case .string(let raw) = row { text = raw } else { text = JSONWriter.compact(row) }
+                        reject(number, reason, text)
+                        prefix.append(.init(ordinal: ordinal, number: number, iterator: nil, hash: nil, endOffset: endOffset, counts: false))
+                    case .row(let row):
+                        let hash = incremental ? RowHash.of(values: row.values, extras: row.extras) : nil
+                        if let value = row.iterator, let hash, Self.alreadyDelivered(value, hash, window.boundary) {
+                            counts.rowsSkipped += 1
+                            prefix.append(.init(ordinal: ordinal, number: row.number, iterator: value, hash: hash,
+                                                endOffset: row.endOffset, counts: false))
+                            break
+                        }
+                        switch builder.map(row.values, extras: row.extras) {
+                        case .rejected(let reason):
+                            reject(row.number, reason, JSONWriter.compact(row.asObject(columns: source.columns)))
+                        case .batch(let bytes):
+                            if !packer.fits(bytes) { try await sealAndLaunch() }
+                            packer.add(bytes, rowNumber: row.number, ordinal: ordinal)
+                        }
+                        prefix.append(.init(ordinal: ordinal, number: row.number, iterator: row.iterator, hash: hash,
+                                            endOffset: row.endOffset, counts: true))
+                        if packer.count >= packer.maxBatches { try await sealAndLaunch() }
+                    }
+                    // A long run of rows behind an open request would hold the checkpoint back.
+                    if prefix.pendingCount >= options.checkpointEvery { try await sealAndLaunch() }
+                    prefix.advance(openRequestFirstOrdinal: packer.firstPendingOrdinal)
+                    if prefix.appliedSinceStore >= options.checkpointEvery { try await storeCheckpoint(force: false) }
+                    if ordinal & 1023 == 0, let progress {
+                        let now = ContinuousClock.now
+                        if now - lastProgress >= .milliseconds(250) {
+                            lastProgress = now
+                            progress(counts, (now - runStart).seconds)
+                        }
+                    }
+                }
+                try await sealAndLaunch()
+                while let done = try await group.next() {
+                    inFlight -= 1
+                    acknowledge(done)
+                    prefix.advance(openRequestFirstOrdinal: nil)
+                }
+            } catch {
+                failure = error
+                group.cancelAll()
+                // Keep what was acknowledged before the failure.
+                while true {
+                    do {
+                        guard let done = try await group.next() else { break }
+                        acknowledge(done)
+                    } catch {
+                        continue
+                    }
+                }
+            }
+        }
+
+        prefix.advance(openRequestFirstOrdinal: failure == nil ? nil : packer.firstPendingOrdinal)
+        if failure == nil, sourceExhausted { prefix.completeFilePass() }
+        result.counts = counts
+        result.bytesSent = bytesSent
+        try await storeCheckpoint(force: true)
+        try await destination?.close()
+        if let progress { progress(counts, (ContinuousClock.now - runStart).seconds) }
+        if let failure {
+            if failure is CancellationError { throw RunError("the run was interrupted; delivered rows are checkpointed") }
+            throw failure
+        }
+    }
+
+    /// The checkpoint the run builds on: where the lower bound is, and for files where the pass is.
+    private func initialCheckpoint(_ window: RunWindow, source: any OpenedSource) -> Checkpoint? {
+        guard let read = window.read else { return nil }
+        var checkpoint = Checkpoint(iterator: read.column, iteratorType: read.type)
+        let start = window.startCheckpoint
+        checkpoint.lower = start?.lower ?? job.sync.from
+        if let stored = start, stored.lower == checkpoint.lower {
+            checkpoint.boundary = stored.boundary
+            if case .sendAll = window.boundary { checkpoint.boundary = Boundary() }
+        }
+        if !source.deliversInIteratorOrder, let fingerprint = source.fingerprint {
+            if let resume = window.resume, let stored = start {
+                checkpoint.resume = resume
+                checkpoint.resumeMax = stored.resumeMax
+                checkpoint.resumeBoundary = stored.resumeBoundary
+            } else {
+                checkpoint.resume = FileResume(fingerprint: fingerprint, offset: 0, rowNumber: 0)
+            }
+        }
+        return checkpoint
+    }
+
+    @inline(__always)
+    static func alreadyDelivered(_ value: IteratorValue, _ hash: RowHash, _ rule: RunWindow.BoundaryRule) -> Bool {
+        switch rule {
+        case .none, .sendAll: return false
+        case .skipAll(let boundary): return value == boundary
+        case .skipRemembered(let boundary, let hashes): return value == boundary && hashes.contains(hash)
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,100 @@
+/// What an incremental run will read, worked out before any row is read; `jobs plan` shows it.
+public struct RunWindow: Sendable {
+    /// The read window handed to the source (nil for full syncs).
+    public var read: ReadWindow?
+    /// The checkpoint the run starts from (nil on a first run or with --full-refresh).
+    public var startCheckpoint: Checkpoint?
+    /// How rows at exactly the checkpoint's value are treated.
+    public var boundary: BoundaryRule
+    /// A file pass resumes where an interrupted run stopped.
+    public var resume: FileResume?
+    /// Notes for the user (boundary overflow, resume).
+    public var notes: [String]
+
+    public enum BoundaryRule: Sendable, Equatable {
+        /// No rows at the lower bound were delivered before.
+        case none
+        /// Skip rows at `value` whose hash is remembered.
+        case skipRemembered(IteratorValue, Set<RowHash>)
+        /// More rows shared `value` than can be remembered, and their count has not changed: skip them all.
+        case skipAll(IteratorValue)
+        /// Their count changed: send every row at `value` again.
+        case sendAll(IteratorValue)
+    }
+
+    /// "updated_at >= 2026-01-01T00:00:00Z", for history and summaries.
+    public var lowerDisplay: String? {
+        guard let read, let lower = read.lower else { return nil }
+        return read.type.display(lower)
+    }
+
+    public var upperDisplay: String? {
+        guard let read else { return nil }
+        if let upper = read.upper { return read.type.display(upper) }
+        if let ceiling = read.ceiling { return read.type.display(ceiling) }
+        return nil
+    }
+
+    /// Works out the window of a run from the job, its stored checkpoint and the run's start time.
+    static func make(job: JobDefinition, source: any OpenedSource, stored: Checkpoint?, fullRefresh: Bool,
+                     now: Int64) throws -> RunWindow {
+        guard job.sync.mode == .incremental, let column = job.sync.iterator, let type = job.sync.iteratorType else {
+            return RunWindow(read: nil, startCheckpoint: nil, boundary: .none, resume: nil, notes: [])
+        }
+        guard let columnIndex = source.columns.firstIndex(of: column) else {
+            let hint = Spelling.suggestion(for: column, among: source.columns).map { "did you mean '\($0)'?" }
+                ?? "the columns are \(source.columns.map { "'\($0)'" }.joined(separator: ", "))"
+            throw JobFileError([Diagnostic(at: job.location("sync.iterator"),
+                                           "iterator column '\(column)' is not in \(source.description)", fix: hint)])
+        }
+        if let stored, stored.iterator != column || stored.iteratorType != type {
+            throw RunError("the stored checkpoint is for iterator '\(stored.iterator)' (\(stored.iteratorType.rawValue)), but the job now uses '\(column)' (\(type.rawValue)); run 'jobs reset \(job.name) --yes' to start again from sync.from")
+        }
+        let checkpoint = fullRefresh ? nil : stored
+        var notes: [String] = []
+        var lower = checkpoint?.lower ?? job.sync.from
+        if let from = job.sync.from, let value = lower, value < from { lower = from }
+        var readLower = lower
+        if let lookback = job.sync.lookback, let value = lower {
+            readLower = value.minus(lookback)
+            if let from = job.sync.from, let shifted = readLower, shifted < from { readLower = from }
+        }
+        let ceiling: IteratorValue? = type.isTime ? .int(now) : nil
+        var read = ReadWindow(column: column, columnIndex: columnIndex, type: type, lower: readLower, upper: nil, ceiling: ceiling)
+        if source.deliversInIteratorOrder {
+            read.upper = try source.highWatermark(read)
+        }
+
+        var boundary = BoundaryRule.none
+        if job.sync.lookback == nil, let checkpoint, let value = checkpoint.lower, value == lower, checkpoint.boundary.count > 0 {
+            if let hashes = checkpoint.boundary.hashes {
+                boundary = .skipRemembered(value, hashes)
+            } else {
+                let present = try source.countRows(at: value, window: read)
+                if present == checkpoint.boundary.count {
+                    boundary = .skipAll(value)
+                } else {
+                    boundary = .sendAll(value)
+                    notes.append("more than \(Boundary.cap) rows share \(column) = \(type.display(value)) and their number changed from \(checkpoint.boundary.count) to \(present); all \(present) are sent again (mParticle drops the duplicates by source_request_id)")
+                }
+            }
+        }
+        var resume: FileResume?
+        if let stored = checkpoint?.resume {
+            if stored.fingerprint == source.fingerprint {
+                resume = stored
+                notes.append("resuming the interrupted pass over the file at row \(stored.rowNumber + 1)")
+            } else {
+                notes.append("the file changed since the interrupted run, so the pass starts again from its first row")
+            }
+        }
+        return RunWindow(read: read, startCheckpoint: checkpoint, boundary: boundary, resume: resume, notes: notes)
+    }
+}
+
+/// A run that cannot go on, with what to do about it.
+public struct RunError: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

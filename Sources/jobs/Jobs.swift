@@ -1,0 +1,161 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SyncJobsCore
+
+/// The `jobs` command: parses arguments and hands over to SyncJobsCore.
+@main
+struct Jobs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jobs",
+        abstract: "Run declarative sync jobs from SQLite and query-result files into mParticle batches.",
+        discussion: "Exit codes: 0 ok, 1 a run failed, 2 an invalid job or usage.",
+        subcommands: [Run.self, Validate.self, Plan.self, Status.self, Reset.self]
+    )
+
+    /// argument-parser exits 64 on usage errors; this tool promises 2.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                exit(withError: error)
+            }
+            let message = fullMessage(for: error)
+            if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+            if let status = error as? ExitStatusError { Foundation.exit(status.status.rawValue) }
+            Foundation.exit(code == .validationFailure ? ExitStatus.invalid.rawValue : ExitStatus.runFailed.rawValue)
+        }
+    }
+}
+
+/// Carries a command's exit status out of `run()` without printing anything more.
+struct ExitStatusError: Error, CustomStringConvertible {
+    var status: ExitStatus
+    var description: String { "" }
+}
+
+func finish(_ status: ExitStatus) throws {
+    if status != .ok { throw ExitStatusError(status: status) }
+}
+
+struct WorkspaceOptions: ParsableArguments {
+    @Option(name: .customLong("jobs"), help: "The folder of job files (default: jobs).")
+    var jobsDirectory: String?
+
+    @Option(name: .customLong("state"), help: "The state database (default: $JOBS_STATE, else .jobs/state.db beside the jobs folder).")
+    var statePath: String?
+
+    @Option(name: .customLong("log-level"), help: "Log level on standard error: trace, debug, info, notice, warning, error (default: warning).")
+    var logLevel: String?
+
+    var workspace: Workspace { Workspace.resolve(jobsDirectory: jobsDirectory, statePath: statePath) }
+
+    func validate() throws {
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("unknown log level '\(logLevel)'; use trace, debug, info, notice, warning or error")
+        }
+    }
+
+    func makeLogger() -> Logger {
+        let level = logLevel.flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        var logger = Logger(label: "syncjobs") { label in StreamLogHandler.standardError(label: label) }
+        logger.logLevel = level
+        return logger
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run jobs now.")
+
+    @Argument(help: "Job names or job file paths.")
+    var jobs: [String]
+
+    @Flag(name: .customLong("dry-run"), help: "Map and check every row; send nothing and leave the checkpoint alone.")
+    var dryRun = false
+
+    @Flag(name: .customLong("full-refresh"), help: "Ignore the checkpoint for this run and read from sync.from.")
+    var fullRefresh = false
+
+    @Option(name: .customLong("limit"), help: "Read at most N rows.")
+    var limit: Int?
+
+    @OptionGroup var options: WorkspaceOptions
+
+    func validate() throws {
+        if jobs.isEmpty { throw ValidationError("name at least one job to run") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() async throws {
+        let status = await RunCommand.execute(
+            workspace: options.workspace, jobs: jobs,
+            options: RunOptions(dryRun: dryRun, fullRefresh: fullRefresh, limit: limit),
+            output: StandardOutput(), logger: options.makeLogger())
+        try finish(status)
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check job files (every file in the jobs folder when none is named).")
+
+    @Argument(help: "Job names or job file paths.")
+    var jobs: [String] = []
+
+    @OptionGroup var options: WorkspaceOptions
+
+    func run() throws {
+        try finish(ValidateCommand.execute(workspace: options.workspace, jobs: jobs, output: StandardOutput()))
+    }
+}
+
+struct Plan: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show what the next run of a job would do, without doing it.")
+
+    @Argument(help: "A job name or job file path.")
+    var job: String
+
+    @OptionGroup var options: WorkspaceOptions
+
+    func run() throws {
+        try finish(PlanCommand.execute(workspace: options.workspace, job: job, output: StandardOutput()))
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show checkpoints, recent runs and rejected rows.")
+
+    @Argument(help: "A job name or job file path (default: every job).")
+    var job: String?
+
+    @Flag(name: .customLong("json"), help: "Print JSON.")
+    var json = false
+
+    @OptionGroup var options: WorkspaceOptions
+
+    func run() throws {
+        try finish(StatusCommand.execute(workspace: options.workspace, job: job, json: json, output: StandardOutput()))
+    }
+}
+
+struct Reset: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Forget a job's checkpoint, so the next run starts from sync.from.")
+
+    @Argument(help: "A job name or job file path.")
+    var job: String
+
+    @Flag(name: .customLong("yes"), help: "Confirm.")
+    var yes = false
+
+    @OptionGroup var options: WorkspaceOptions
+
+    func run() throws {
+        try finish(ResetCommand.execute(workspace: options.workspace, job: job, confirmed: yes, output: StandardOutput()))
+    }
+}
