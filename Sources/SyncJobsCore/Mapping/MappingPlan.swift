@@ -247,7 +247,8 @@ public enum MappingCompiler {
                   fix: "ignore some columns or map fewer attributes")
         }
         let hasErrors = diagnostics.contains { $0.severity == .error }
-        return (hasErrors ? nil : plan, diagnostics)
+        // Warnings about what is not sent are noise until the errors are fixed.
+        return hasErrors ? (nil, diagnostics.filter { $0.severity == .error }) : (plan, diagnostics)
     }
 
     private static func compileEventChecks(_ plan: inout MappingPlan, job: JobDefinition, written: [Target: SourceLocation],
