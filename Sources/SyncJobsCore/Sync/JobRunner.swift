@@ -216,7 +216,6 @@ public final class JobRunner: @unchecked Sendable {
                 prefix.sealed(request)
                 if options.dryRun {
                     acknowledge(Completion(request: request, delivery: .accepted))
-                    counts.rowsSent -= 0
                     return
                 }
                 guard let destination else { return }
@@ -267,8 +266,11 @@ public final class JobRunner: @unchecked Sendable {
                                             endOffset: row.endOffset, counts: true))
                         if packer.count >= packer.maxBatches { try await sealAndLaunch() }
                     }
-                    // A long run of rows behind an open request would hold the checkpoint back.
-                    if prefix.pendingCount >= options.checkpointEvery { try await sealAndLaunch() }
+                    // Rows after an open request (rejected ones, say) cannot be checkpointed until it
+                    // is sent; do not let it hold the checkpoint back for long.
+                    if let first = packer.firstPendingOrdinal, ordinal - first >= options.checkpointEvery {
+                        try await sealAndLaunch()
+                    }
                     prefix.advance(openRequestFirstOrdinal: packer.firstPendingOrdinal)
                     if prefix.appliedSinceStore >= options.checkpointEvery { try await storeCheckpoint(force: false) }
                     if ordinal & 1023 == 0, let progress {
@@ -287,8 +289,8 @@ public final class JobRunner: @unchecked Sendable {
                 }
             } catch {
                 failure = error
-                group.cancelAll()
-                // Keep what was acknowledged before the failure.
+                // Launch nothing more, but let requests already in flight finish: an answer that
+                // arrives still moves the checkpoint.
                 while true {
                     do {
                         guard let done = try await group.next() else { break }
