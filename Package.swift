@@ -42,7 +42,8 @@ let package = Package(
         ),
         .testTarget(
             name: "JobsCLITests",
-            dependencies: ["SyncJobsCore"]
+            // Depends on the executable so `swift test` builds the binary these tests run.
+            dependencies: ["SyncJobsCore", "jobs"]
         ),
     ]
 )

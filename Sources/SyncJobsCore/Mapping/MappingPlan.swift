@@ -229,9 +229,18 @@ public enum MappingCompiler {
         }
 
         // Identity: every batch must say which user it is about.
-        let hasIdentity = plan.mpid != nil || !plan.identities.isEmpty
-            || plan.deviceInfo.contains { TargetCatalog.deviceIdentityFields.contains($0.key) }
-        if !hasIdentity && !job.mapping.isEmpty {
+        // Judged on the targets written, so a misspelt identity column is reported once, not twice.
+        let identityTargets = job.mapping.compactMap { entry -> Target? in
+            guard let path = entry.target, case .success(let target) = TargetCatalog.parse(path) else { return nil }
+            return target
+        }.filter { target in
+            switch target {
+            case .mpid, .identity: return true
+            case .deviceInfo(let field): return TargetCatalog.deviceIdentityFields.contains(field)
+            default: return false
+            }
+        }
+        if identityTargets.isEmpty && !job.mapping.isEmpty {
             error(job.location("mapping"), "no mapping entry writes a user identity, so no batch could say which user it is about",
                   fix: "map a column to 'user_identities.customer_id', 'user_identities.email', another identity key, 'mpid' or a device id")
         }

@@ -177,8 +177,14 @@ import Testing
             "jobs/j.yaml:8:25: two mapping entries write 'user_attributes.email' (the other is on line 7); keep one of them, or send one to another path",
             "jobs/j.yaml:9:25: 'events.data.event_name' is an event field, but this is a user job (type: user); use user_identities, user_attributes or device_info paths, or set 'type: event'",
             "jobs/j.yaml:10:7: column 'gone' is not in CSV file data.csv; the columns are 'customer_id', 'email', 'plan', 'name'",
-            "jobs/j.yaml:5:3: no mapping entry writes a user identity, so no batch could say which user it is about; map a column to 'user_identities.customer_id', 'user_identities.email', another identity key, 'mpid' or a device id",
         ])
+    }
+
+    @Test func aMappingWithoutAnyIdentityIsAnError() throws {
+        let (_, diagnostics) = try compile("""
+              - { column: plan, to: user_attributes.plan }
+            """, columns: ["plan"])
+        #expect(diagnostics == ["jobs/j.yaml:5:3: no mapping entry writes a user identity, so no batch could say which user it is about; map a column to 'user_identities.customer_id', 'user_identities.email', another identity key, 'mpid' or a device id"])
     }
 
     @Test func unmappedCollisionsAndUnsentColumns() throws {

@@ -1,0 +1,298 @@
+import Foundation
+import Testing
+@testable import SyncJobsCore
+
+/// Runs the built `jobs` binary the way a user does.
+struct JobsBinary {
+    static let url: URL = {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("jobs")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/jobs")
+    }()
+
+    static var packageRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func start(_ arguments: [String], in directory: String) throws -> (Process, Pipe, Pipe) {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var environment = ProcessInfo.processInfo.environment
+        environment["JOBS_STATE"] = nil
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        return (process, out, err)
+    }
+
+    static func run(_ arguments: [String], in directory: String) throws -> Result {
+        let (process, out, err) = try start(arguments, in: directory)
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+/// A temporary project folder with the shipped jobs and examples copied in.
+final class Project {
+    let root: String
+
+    init(copyExamples: Bool = true) throws {
+        root = NSTemporaryDirectory() + "syncjobs-cli-" + UUID().uuidString
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
+        if copyExamples {
+            for folder in ["jobs", "examples"] {
+                try fm.copyItem(atPath: JobsBinary.packageRoot.appendingPathComponent(folder).path, toPath: root + "/" + folder)
+            }
+        } else {
+            try fm.createDirectory(atPath: root + "/jobs", withIntermediateDirectories: true)
+        }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
+
+    func jobs(_ arguments: String...) throws -> JobsBinary.Result { try JobsBinary.run(arguments, in: root) }
+
+    func write(_ relative: String, _ text: String) throws {
+        try text.write(toFile: root + "/" + relative, atomically: true, encoding: .utf8)
+    }
+
+    func read(_ relative: String) -> String { (try? String(contentsOfFile: root + "/" + relative, encoding: .utf8)) ?? "" }
+}
+
+@Suite struct JobsBinaryTests {
+    @Test func theReadmeExampleRunsEndToEnd() throws {
+        let project = try Project()
+        let result = try project.jobs("run", "shop-users")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.range(of: #"^shop-users run #1: read 200 rows, sent 199 in 2 requests, rejected 1 in \d+\.\d\d s \([\d,]+ rows/s\); checkpoint updated_at = 2026-10-26T00:48:00Z \(1 row at this value delivered\)\n$"#, options: .regularExpression) != nil, "\(result.stdout)")
+        #expect(result.stderr == "  rejected row 42: every identity is null or empty (column 'customer_id', column 'email'); a batch must identify its user\n")
+        let lines = project.read("out/shop-users.ndjson").split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0].hasPrefix(#"[{"environment":"production","user_identities":{"customer_id":"C00001","email":"linus.perlman1@example.com"},"user_attributes":{"$FirstName":"Linus","source":"warehouse","plan":"enterprise","ltv":3341.36,"country":"US","order_count":2}},"#))
+
+        let again = try project.jobs("run", "shop-users")
+        #expect(again.stdout.contains("read 1 row, sent 0 in 0 requests, rejected 0, skipped 1 already delivered"))
+        #expect(project.read("out/shop-users.ndjson").split(separator: "\n").count == 2)
+    }
+
+    @Test func validateReportsFileLineColumnAndExits2() throws {
+        let project = try Project()
+        try project.write("jobs/broken.yaml", """
+            name: broken
+            type: user
+            source:
+              sqlite: ../examples/shop.db
+              table: users
+            mapping:
+              - { column: emial, to: user_identities.email }
+              - { column: plan, to: user_atributes.plan }
+            sync:
+              mode: incremental
+              iteratr: updated_at
+            """)
+        let result = try project.jobs("validate", "broken")
+        #expect(result.status == 2)
+        #expect(result.stderr == """
+            jobs/broken.yaml:10:3: an incremental sync needs 'iterator:'; name the column that grows with each change, e.g. 'iterator: updated_at'
+            jobs/broken.yaml:11:3: unknown key 'sync.iteratr'; did you mean 'iterator'?
+            1 job file of 1 did not validate
+
+            """)
+        try project.write("jobs/broken.yaml", """
+            name: broken
+            type: user
+            source:
+              sqlite: ../examples/shop.db
+              table: users
+            mapping:
+              - { column: emial, to: user_identities.email }
+              - { column: plan, to: user_atributes.plan }
+            """)
+        let mapping = try project.jobs("validate", "jobs/broken.yaml")
+        #expect(mapping.status == 2)
+        #expect(mapping.stderr == """
+            jobs/broken.yaml:7:7: column 'emial' is not in table 'users' in examples/shop.db; did you mean 'email'?
+            jobs/broken.yaml:8:25: 'user_atributes.plan' is not a place in an mParticle batch; did you mean 'user_attributes.plan'?
+            1 job file of 1 did not validate
+
+            """)
+
+        let all = try project.jobs("validate")
+        #expect(all.status == 2)
+        #expect(all.stdout == "ok jobs/app-events.yaml\nok jobs/shop-users-full.yaml\nok jobs/shop-users.yaml\n")
+    }
+
+    @Test func exitCodesForUsageAndMissingJobs() throws {
+        let project = try Project()
+        let missing = try project.jobs("run", "shop-userz")
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "no job named 'shop-userz' in jobs; did you mean 'shop-users'?\n")
+        let usage = try project.jobs("run")
+        #expect(usage.status == 2)
+        #expect(usage.stderr.contains("Missing expected argument '<jobs> ...'"))
+        let unknownFlag = try project.jobs("run", "shop-users", "--dryrun")
+        #expect(unknownFlag.status == 2)
+        let reset = try project.jobs("reset", "shop-users")
+        #expect(reset.status == 2)
+        #expect(reset.stderr == "'jobs reset shop-users' forgets the checkpoint, so the next run re-sends everything from sync.from; add --yes to do it\n")
+    }
+
+    @Test func dryRunPlanStatusAndReset() throws {
+        let project = try Project()
+        let dry = try project.jobs("run", "app-events", "--dry-run")
+        #expect(dry.status == 0)
+        #expect(dry.stdout.hasPrefix("app-events (dry run): read 301 rows, would send 300 in 3 requests, rejected 1 in "))
+        #expect(dry.stdout.hasSuffix("; nothing sent, checkpoint unchanged\n  rejected row 301: iterator column 'occurred_at' holds 'yesterday', which is not an ISO 8601 timestamp like 2026-01-01T00:00:00Z\n"))
+        #expect(!FileManager.default.fileExists(atPath: project.root + "/out/app-events.ndjson"))
+
+        let plan = try project.jobs("plan", "shop-users")
+        #expect(plan.status == 0)
+        #expect(plan.stdout.contains("checkpoint: none (first run)\nlower bound: >= 2026-10-01T00:00:00Z\nupper bound: <= 2026-10-26T00:48:00Z"))
+        #expect(plan.stdout.contains(#"WHERE "__syncjobs_iterator" IS NULL OR ("__syncjobs_iterator" >= ?2 AND "__syncjobs_iterator" <= ?1) ORDER BY "__syncjobs_iterator""#))
+        #expect(plan.stdout.contains("rows to read: 200"))
+        #expect(plan.stdout.contains("  column 'customer_id'              →  user_identities.customer_id\n"))
+        #expect(plan.stdout.contains("""
+            first 3 batches:
+            row 1:
+            {
+              "environment": "production",
+              "user_identities": {
+                "customer_id": "C00001",
+            """))
+
+        _ = try project.jobs("run", "shop-users")
+        let status = try project.jobs("status", "shop-users", "--json")
+        #expect(status.status == 0)
+        let report = try JSONParser.parse(status.stdout)
+        #expect(report["checkpoint"]?["value"] == .string("2026-10-26T00:48:00Z"))
+        guard case .array(let runs)? = report["runs"] else {
+            Issue.record("no runs in \(status.stdout)")
+            return
+        }
+        #expect(runs.first?["rows_sent"] == .int(199))
+        #expect(runs.first?["status"] == .string("succeeded"))
+        #expect(report["rejected_rows"]?["total"] == .int(1))
+
+        let reset = try project.jobs("reset", "shop-users", "--yes")
+        #expect(reset.status == 0)
+        #expect(reset.stdout == "shop-users: checkpoint forgotten (it was updated_at = 2026-10-26T00:48:00Z (1 row at this value delivered)); the next run starts from 2026-10-01T00:00:00Z\n")
+        let text = try project.jobs("status", "shop-users")
+        #expect(text.stdout.hasPrefix("shop-users (user, incremental)\n  checkpoint: none; the next run starts at 2026-10-01T00:00:00Z\n  last runs:\n    #1 succeeded "))
+    }
+
+    /// Writes a CSV of `count` events, one per second, in shuffled order.
+    static func bigEvents(_ project: Project, count: Int) throws {
+        var text = "id,user,at\n"
+        text.reserveCapacity(count * 40)
+        var generator = SystemRandomNumberGenerator()
+        let order = (1...count).shuffled(using: &generator)
+        for id in order {
+            text += "\(id),u\(id % 997),\(Timestamp.format(millis: 1_767_225_600_000 + Int64(id) * 1000))\n"
+        }
+        try project.write("examples/big.csv", text)
+        try project.write("jobs/big.yaml", """
+            name: big
+            type: event
+            source: { file: ../examples/big.csv }
+            mapping:
+              - { column: user, to: user_identities.customer_id }
+              - { static: Tick, to: events.data.event_name }
+              - { column: id, to: events.data.custom_attributes.id }
+              - { column: at, to: events.data.timestamp_unixtime_ms }
+            sync: { mode: incremental, iterator: at, iterator_type: timestamp, from: 2026-01-01T00:00:00Z }
+            destination: { path: ../out/big.ndjson, environment: production }
+            """)
+    }
+
+    static func stateCheckpointRow(_ project: Project) -> Int? {
+        guard let db = try? SQLiteDatabase(path: project.root + "/.jobs/state.db", mode: .readOnly),
+              let statement = try? db.prepare("SELECT resume FROM checkpoints WHERE job = 'big'"),
+              (try? statement.step()) == true, case .string(let json)? = try? statement.value(at: 0),
+              let resume = try? JSONDecoder().decode(FileResume.self, from: Data(json.utf8)) else { return nil }
+        return resume.rowNumber
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func killedMidRunTheNextRunResendsOnlyRowsAfterTheCheckpoint() throws {
+        let project = try Project()
+        let count = 120_000
+        try Self.bigEvents(project, count: count)
+        let (process, _, _) = try JobsBinary.start(["run", "big"], in: project.root)
+        var checkpointed: Int?
+        while process.isRunning {
+            if let row = Self.stateCheckpointRow(project), row >= 20_000 {
+                checkpointed = row
+                break
+            }
+            usleep(2_000)
+        }
+        let killedBeforeTheEnd = process.isRunning
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(killedBeforeTheEnd, "the run finished before it could be killed; grow the file")
+        // What the state held when the process died.
+        let covered = Self.stateCheckpointRow(project) ?? 0
+        #expect(covered >= (checkpointed ?? 0))
+
+        let rerun = try project.jobs("run", "big")
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(rerun.stderr.contains("note: resuming the interrupted pass over the file at row \(covered + 1)"))
+
+        // File order is the CSV's order; map each delivered id back to its row number.
+        let csvIDs = project.read("examples/big.csv").split(separator: "\n").dropFirst().map { Int($0.split(separator: ",")[0])! }
+        var rowOfID: [Int: Int] = [:]
+        for (n, id) in csvIDs.enumerated() { rowOfID[id] = n + 1 }
+        var seen: [Int: Int] = [:]
+        for line in project.read("out/big.ndjson").split(separator: "\n") {
+            guard case .array(let batches) = try JSONParser.parse(String(line)) else { continue }
+            for batch in batches {
+                guard case .array(let events)? = batch["events"], case .string(let id)? = events.first?["data"]?["custom_attributes"]?["id"] else { continue }
+                seen[Int(id)!, default: 0] += 1
+            }
+        }
+        #expect(seen.count == count, "every row is delivered")
+        let duplicatedBeforeCheckpoint = seen.filter { $0.value > 1 && rowOfID[$0.key]! <= covered }
+        #expect(duplicatedBeforeCheckpoint.isEmpty, "rows covered by the stored checkpoint are never sent again")
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aSecondRunOfARunningJobIsRefused() throws {
+        let project = try Project()
+        try Self.bigEvents(project, count: 120_000)
+        let (process, _, _) = try JobsBinary.start(["run", "big"], in: project.root)
+        defer {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        // Wait until the first run holds the lock.
+        var locked = false
+        while process.isRunning && !locked {
+            if let db = try? SQLiteDatabase(path: project.root + "/.jobs/state.db", mode: .readOnly),
+               let statement = try? db.prepare("SELECT count(*) FROM locks WHERE job = 'big'"),
+               (try? statement.step()) == true, case .int(1)? = try? statement.value(at: 0) {
+                locked = true
+            } else {
+                usleep(2_000)
+            }
+        }
+        #expect(locked)
+        let second = try project.jobs("run", "big")
+        #expect(second.status == 1)
+        #expect(second.stderr.hasPrefix("big: job 'big' is already running: run #1, process \(process.processIdentifier) on "), "\(second.stderr)")
+    }
+}
