@@ -57,6 +57,8 @@ final class FileSource: OpenedSource {
             }
         } catch let error as SourceError {
             throw error
+        } catch let error as FileSourceError {
+            throw SourceError("cannot read '\(Paths.display(path))': \(error.message)")
         } catch {
             throw SourceError("cannot read '\(Paths.display(path))': \(error)")
         }

@@ -209,7 +209,7 @@ public final class JobRunner: @unchecked Sendable {
         }
 
         var failure: Error?
-        try await withThrowingTaskGroup(of: Completion.self) { group in
+        await withThrowingTaskGroup(of: Completion.self) { group in
             var inFlight = 0
 
             func launch(_ request: PackedRequest) async throws {

@@ -77,7 +77,8 @@ public final class CSVRecordReader: FileRecordReader {
                 return malformed("row \(number) is longer than the \(maximumRecordBytes.byteSizeText) limit for one record")
             }
             if scanned.fieldCount != columns.count {
-                return malformed("row \(number) has \(scanned.fieldCount) fields, the header has \(columns.count)")
+                let fields = scanned.fieldCount == 1 ? "1 field" : "\(scanned.fieldCount) fields"
+                return malformed("row \(number) has \(fields), the header has \(columns.count)")
             }
             var values: [Value] = []
             values.reserveCapacity(fieldSpans.count)
@@ -99,11 +100,12 @@ public final class CSVRecordReader: FileRecordReader {
             guard let scanned = try scanRecord() else {
                 throw fail("the file is empty; a CSV source needs a header row naming its columns")
             }
+            let headerLine = line ?? 1
             line = line.map { $0 + scanned.newlines }
             defer { chunks.consume(scanned.length) }
             if isBlank(scanned) { continue }
             if let problem = scanned.problem {
-                throw fail("the header row is malformed: \(problem.message(line: 1)); fix the header row")
+                throw fail("the header row is malformed: \(problem.message(line: headerLine)); fix the header row")
             }
             if scanned.oversizedPrefix != nil {
                 throw fail("the header row is longer than \(maximumRecordBytes.byteSizeText); check that this is a CSV file and that the delimiter is right")
@@ -185,7 +187,14 @@ public final class CSVRecordReader: FileRecordReader {
         let carriageReturn: UInt8 = 0x0D
         let delimiter = self.delimiter
 
+        // Work on a local array: appending to the stored property would pay a dynamic
+        // exclusivity check per field.
+        var fieldSpans: [FieldSpan] = []
+        swap(&fieldSpans, &self.fieldSpans)
+        defer { swap(&fieldSpans, &self.fieldSpans) }
         fieldSpans.removeAll(keepingCapacity: true)
+        /// Where the most recent quoted field opened, for the unterminated-quote message.
+        var quoteStart: (linesBefore: Int, offset: Int64) = (0, 0)
         var fieldCount = 0
         var phase = Phase.fieldStart
         var position = 0
@@ -355,9 +364,6 @@ public final class CSVRecordReader: FileRecordReader {
                                  problem: problem, oversizedPrefix: oversizedPrefix)
         }
     }
-
-    /// Where the most recent quoted field opened, for the unterminated-quote message.
-    private var quoteStart: (linesBefore: Int, offset: Int64) = (0, 0)
 
     /// The field's value, or nil if it is not valid UTF-8.
     private func value(of span: FieldSpan) -> Value? {

@@ -11,9 +11,8 @@ import Darwin
 /// Readers look at the unconsumed bytes through `bytes`/`available`, call `consume` once a
 /// record is done, and `readMore` when a record runs past the window; the window only grows
 /// when one record is bigger than what is free, so memory stays at about the largest record
-/// plus one chunk whatever the file size. Positions readers keep are relative to the first
-/// unconsumed byte, which `readMore` keeps in place logically (it moves the bytes, not the
-/// meaning).
+/// plus one chunk whatever the file size. Readers keep positions relative to the first
+/// unconsumed byte: those stay valid across `readMore`, which may move the bytes themselves.
 final class FileChunkReader {
     static let chunkSize = 1 << 20
 
@@ -50,14 +49,18 @@ final class FileChunkReader {
         }
         self.descriptor = descriptor
         capacity = 2 * Self.chunkSize
-        storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        guard let storage = malloc(capacity) else {
+            close(descriptor)
+            throw FileSourceError(path: path, message: "cannot allocate a \(capacity.byteSizeText) read buffer")
+        }
+        self.storage = storage
         offset = max(0, startOffset)
         readOffset = offset
     }
 
     deinit {
         close(descriptor)
-        storage.deallocate()
+        free(storage)
     }
 
     /// Number of unconsumed bytes in the window.
@@ -140,9 +143,11 @@ final class FileChunkReader {
         }
         if capacity - windowEnd < wanted {
             let newCapacity = max(capacity * 2, windowEnd + wanted)
-            let grown = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-            grown.copyMemory(from: storage, byteCount: windowEnd)
-            storage.deallocate()
+            // realloc can move large blocks without copying (mremap), so growing does not
+            // briefly hold the old and the new buffer.
+            guard let grown = realloc(storage, newCapacity) else {
+                fatalError("out of memory growing the read buffer of \(path) to \(newCapacity) bytes")
+            }
             storage = grown
             capacity = newCapacity
         }

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Prints throughput (rows/s) and peak memory of `jobs run` on generated data, release build.
+#   scripts/benchmark.sh [ROWS]        (default 1,000,000 rows)
+# The larger run at the end reads ten times as many rows to show memory does not grow with the source.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${1:-1000000}
+swift build -c release --product jobs >/dev/null
+BIN="$PWD/.build/release/jobs"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/jobs" "$WORK/data"
+
+python3 - "$WORK/data" "$ROWS" <<'PY'
+import csv, json, os, random, sqlite3, sys
+from datetime import datetime, timedelta, timezone
+out, rows = sys.argv[1], int(sys.argv[2])
+rng = random.Random(7)
+base = datetime(2026, 1, 1, tzinfo=timezone.utc)
+names = ["Product Viewed", "Added to Cart", "Order Completed", "Search"]
+def row(n):
+    t = (base + timedelta(seconds=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [n, f"C{n % 50000:06d}", f"user{n % 50000}@example.com", names[n % 4], t, ["iOS", "Android", "web"][n % 3],
+            f"SKU-{n % 997}", f"{(n % 10000) / 100:.2f}"]
+header = ["id", "customer_id", "email", "event_name", "occurred_at", "platform", "sku", "price"]
+def write_csv(path, count):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f); w.writerow(header)
+        for n in range(1, count + 1): w.writerow(row(n))
+write_csv(os.path.join(out, "events.csv"), rows)
+write_csv(os.path.join(out, "events10x.csv"), rows * 10)
+with open(os.path.join(out, "events.ndjson"), "w") as f:
+    for n in range(1, rows + 1): f.write(json.dumps(dict(zip(header, row(n))), separators=(",", ":")) + "\n")
+db = sqlite3.connect(os.path.join(out, "shop.db"))
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("CREATE TABLE users (customer_id TEXT, email TEXT, first_name TEXT, plan TEXT, ltv REAL, country TEXT, updated_at TEXT)")
+db.executemany("INSERT INTO users VALUES (?,?,?,?,?,?,?)",
+    ((f"C{n:07d}", f"u{n}@example.com", "Ada", ["free", "pro"][n % 2], n / 100, "DE",
+      (base + timedelta(seconds=n)).strftime("%Y-%m-%dT%H:%M:%SZ")) for n in range(1, rows + 1)))
+db.commit()
+PY
+
+event_job() { # name file format
+cat > "$WORK/jobs/$1.yaml" <<YAML
+name: $1
+type: event
+source: { file: ../data/$2, format: $3 }
+mapping:
+  - { column: customer_id, to: user_identities.customer_id }
+  - { column: email, to: user_identities.email }
+  - { column: event_name, to: events.data.event_name }
+  - { column: occurred_at, to: events.data.timestamp_unixtime_ms }
+  - { column: platform, to: device_info.platform }
+  - { column: sku, to: events.data.custom_attributes.sku }
+  - { column: price, to: events.data.custom_attributes.price }
+  - { ignore: id }
+sync: { mode: incremental, iterator: occurred_at, iterator_type: timestamp, from: 2026-01-01T00:00:00Z }
+destination: { path: ../out/$1.ndjson, environment: production }
+YAML
+}
+event_job csv-events events.csv csv
+event_job ndjson-events events.ndjson ndjson
+event_job csv-events-10x events10x.csv csv
+cat > "$WORK/jobs/sqlite-users.yaml" <<YAML
+name: sqlite-users
+type: user
+source: { sqlite: ../data/shop.db, query: "SELECT customer_id, email, first_name, plan, ltv, country, updated_at FROM users" }
+mapping:
+  - { column: customer_id, to: user_identities.customer_id }
+  - { column: email, to: user_identities.email }
+  - { column: first_name, to: user_attributes.\$FirstName }
+  - { ignore: updated_at }
+  - { column: \$unmapped, to: user_attributes.* }
+sync: { mode: incremental, iterator: updated_at, iterator_type: timestamp }
+destination: { path: ../out/sqlite-users.ndjson, environment: production }
+YAML
+sed -e 's/sqlite-users/sqlite-users-full/' -e 's/sync: .*/sync: { mode: full }/' "$WORK/jobs/sqlite-users.yaml" > "$WORK/jobs/sqlite-users-full.yaml"
+
+measure() { # job
+    local start end rss line
+    start=$(date +%s.%N)
+    line=$( { /usr/bin/time -f "%M" "$BIN" run "$1" --jobs "$WORK/jobs" --state "$WORK/state.db" 2>"$WORK/err" ; } )
+    end=$(date +%s.%N)
+    rss=$(tail -1 "$WORK/err")
+    local rows
+    rows=$(echo "$line" | sed -E 's/.*read ([0-9,]+) rows?.*/\1/' | tr -d ,)
+    python3 -c "import sys; r=int('$rows'); s=$end-$start; print(f'{\"$1\":<20} {r:>11,} rows {s:7.2f} s {r/s:>11,.0f} rows/s  peak RSS {int(\"$rss\")/1024:6.1f} MiB')"
+}
+echo "syncjobs benchmark: $ROWS rows, $(nproc) cores, $(uname -m)"
+for job in csv-events ndjson-events sqlite-users sqlite-users-full csv-events-10x; do measure "$job"; done
+echo "second incremental run of csv-events (nothing new):"
+measure csv-events
