@@ -47,6 +47,8 @@ final class SQLiteSource: OpenedSource {
         }
         do {
             try database.execute("BEGIN")
+            // The user's query alone first, so a syntax error quotes their SQL, not our wrapper.
+            _ = try database.prepare(baseSQL)
             let statement = try database.prepare("SELECT * FROM (\(baseSQL)) LIMIT 0")
             columns = statement.columnNames
         } catch {

@@ -66,6 +66,9 @@ struct AcknowledgedPrefix {
 
     private mutating func apply(_ row: Row) {
         guard var c = checkpoint else { return }
+        // Release the stored copy first so `c`'s boundary set is uniquely referenced and grows in
+        // place; otherwise every row would copy the whole set.
+        checkpoint = nil
         appliedSinceStore += 1
         changedSinceStore = true
         if sortedSource {
