@@ -31,9 +31,7 @@ public enum PlanCommand {
     public static func describe(_ job: JobDefinition, state: StateStore, now: Int64) throws -> String {
         let source = try SourceOpener.open(job)
         defer { source.close() }
-        let (compiled, diagnostics) = MappingCompiler.compile(job: job, columns: source.columns,
-                                                              acceptsExtraKeys: source.acceptsExtraKeys,
-                                                              sourceDescription: source.description)
+        let (compiled, diagnostics) = MappingCompiler.compile(job: job, for: source)
         guard let plan = compiled else { throw JobFileError(diagnostics) }
         let stored = job.sync.mode == .incremental ? try state.checkpoint(job: job.name) : nil
         let window = try RunWindow.make(job: job, source: source, stored: stored, fullRefresh: false, now: now)

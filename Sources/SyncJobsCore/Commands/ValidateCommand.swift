@@ -63,9 +63,7 @@ public enum ValidateCommand {
             return diagnostics
         }
         defer { source.close() }
-        let (_, mappingDiagnostics) = MappingCompiler.compile(job: job, columns: source.columns,
-                                                              acceptsExtraKeys: source.acceptsExtraKeys,
-                                                              sourceDescription: source.description)
+        let (_, mappingDiagnostics) = MappingCompiler.compile(job: job, for: source)
         diagnostics.append(contentsOf: mappingDiagnostics)
         if let iterator = job.sync.iterator, job.sync.mode == .incremental, !source.columns.contains(iterator) {
             let hint = Spelling.suggestion(for: iterator, among: source.columns).map { "did you mean '\($0)'?" }

@@ -52,6 +52,12 @@ public struct MappingPlan: Sendable {
 
 /// Compiles job mapping entries against the source's columns.
 public enum MappingCompiler {
+    /// Compiles a job's mapping against an opened source's columns.
+    public static func compile(job: JobDefinition, for source: any OpenedSource) -> (MappingPlan?, [Diagnostic]) {
+        compile(job: job, columns: source.columns, acceptsExtraKeys: source.acceptsExtraKeys,
+                sourceDescription: source.description)
+    }
+
     /// Canonical order of event data fields in the output.
     static let eventDataOrder: [String] = [
         "event_name", "custom_event_type", "screen_name", "timestamp_unixtime_ms", "source_message_id", "session_uuid",

@@ -144,9 +144,7 @@ public final class JobRunner: @unchecked Sendable {
     private func execute(_ options: RunOptions, startedAt: Int64, result: inout RunResult, logger: Logger) async throws {
         let source = try SourceOpener.open(job)
         defer { source.close() }
-        let (compiled, diagnostics) = MappingCompiler.compile(job: job, columns: source.columns,
-                                                              acceptsExtraKeys: source.acceptsExtraKeys,
-                                                              sourceDescription: source.description)
+        let (compiled, diagnostics) = MappingCompiler.compile(job: job, for: source)
         guard let plan = compiled else { throw JobFileError(diagnostics) }
         let builder = BatchBuilder(plan: plan)
 

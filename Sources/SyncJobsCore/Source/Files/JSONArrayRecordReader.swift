@@ -46,27 +46,9 @@ public final class JSONArrayRecordReader: FileRecordReader {
 
     public func next() throws -> FileRecordResult? {
         guard let element = try elements.nextElement() else { return nil }
-        let number = element.number
-        func malformed(_ reason: String) -> FileRecordResult {
-            let raw = element.oversizedPrefix.map { prefix in prefix.withUnsafeBytes { RawText.make($0) } }
-                ?? RawText.make(element.bytes)
-            return .malformed(number: number, endOffset: element.endOffset, reason: reason, raw: raw)
-        }
-
-        if element.oversizedPrefix != nil {
-            return malformed("record \(number) is longer than the \(maximumRecordBytes.byteSizeText) limit for one record")
-        }
-        let value: Value
-        do {
-            value = try JSONParser.parse(element.bytes)
-        } catch {
-            return malformed("record \(number) is not valid JSON: \(error.problem) at byte \(element.startOffset + Int64(error.offset))")
-        }
-        guard case .object(let entries) = value else {
-            return malformed("record \(number) is \(JSONColumnAligner.describeKind(value)), not a JSON object")
-        }
-        let (values, extras) = aligner.align(entries)
-        return .record(FileRecord(number: number, values: values, extras: extras, endOffset: element.endOffset))
+        return aligner.decode(element.bytes, oversizedPrefix: element.oversizedPrefix, number: element.number,
+                              place: "record \(element.number)", startOffset: element.startOffset,
+                              endOffset: element.endOffset, maximumRecordBytes: maximumRecordBytes)
     }
 }
 

@@ -61,28 +61,10 @@ public final class NDJSONRecordReader: FileRecordReader {
             if line.oversizedPrefix == nil && line.bytes.isJSONWhitespace { continue }
 
             recordNumber += 1
-            let number = recordNumber
             let location = lineNumber.map { "line \($0)" } ?? "the line at byte \(line.startOffset)"
-            func malformed(_ reason: String) -> FileRecordResult {
-                let raw = line.oversizedPrefix.map { prefix in prefix.withUnsafeBytes { RawText.make($0) } }
-                    ?? RawText.make(line.bytes)
-                return .malformed(number: number, endOffset: line.endOffset, reason: reason, raw: raw)
-            }
-
-            if line.oversizedPrefix != nil {
-                return malformed("\(location) is longer than the \(maximumRecordBytes.byteSizeText) limit for one record")
-            }
-            let value: Value
-            do {
-                value = try JSONParser.parse(line.bytes)
-            } catch {
-                return malformed("\(location) is not valid JSON: \(error.problem) at byte \(line.startOffset + Int64(error.offset))")
-            }
-            guard case .object(let entries) = value else {
-                return malformed("\(location) is \(JSONColumnAligner.describeKind(value)), not a JSON object")
-            }
-            let (values, extras) = aligner.align(entries)
-            return .record(FileRecord(number: number, values: values, extras: extras, endOffset: line.endOffset))
+            return aligner.decode(line.bytes, oversizedPrefix: line.oversizedPrefix, number: recordNumber, place: location,
+                                  startOffset: line.startOffset, endOffset: line.endOffset,
+                                  maximumRecordBytes: maximumRecordBytes)
         }
         return nil
     }
