@@ -95,4 +95,12 @@ enum Format {
     static func plural(_ n: Int, _ word: String) -> String { "\(count(n)) \(word)\(n == 1 ? "" : "s")" }
 
     static func seconds(_ s: Double) -> String { String(format: "%.2f s", s) }
+
+    /// 90_000 → "90 s", 3_600_000 → "1 h", 172_800_000 → "2 d"
+    static func duration(millis: Int64) -> String {
+        for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("min", 60_000), ("s", 1000)] where millis % size == 0 {
+            return "\(millis / size) \(unit)"
+        }
+        return "\(millis) ms"
+    }
 }

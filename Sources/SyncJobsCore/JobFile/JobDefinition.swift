@@ -77,17 +77,20 @@ public struct SyncSpec: Sendable {
     /// (milliseconds for time iterators).
     public var lookback: IteratorValue?
     public var lookbackText: String?
+    /// Catch-up and backfill window length in milliseconds; default: the schedule's frequency.
+    public var backfillWindow: Int64?
 
     public static let full = SyncSpec(mode: .full)
 
     public init(mode: Mode, iterator: String? = nil, iteratorType: IteratorType? = nil, from: IteratorValue? = nil,
-                lookback: IteratorValue? = nil, lookbackText: String? = nil) {
+                lookback: IteratorValue? = nil, lookbackText: String? = nil, backfillWindow: Int64? = nil) {
         self.mode = mode
         self.iterator = iterator
         self.iteratorType = iteratorType
         self.from = from
         self.lookback = lookback
         self.lookbackText = lookbackText
+        self.backfillWindow = backfillWindow
     }
 }
 

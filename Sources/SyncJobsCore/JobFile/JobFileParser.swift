@@ -5,7 +5,7 @@ import Yams
 public enum JobFileParser {
     static let rootKeys = ["name", "type", "source", "mapping", "sync", "schedule", "destination"]
     static let sourceKeys = ["sqlite", "query", "table", "file", "format"]
-    static let syncKeys = ["mode", "iterator", "iterator_type", "from", "lookback"]
+    static let syncKeys = ["mode", "iterator", "iterator_type", "from", "lookback", "backfill_window"]
     static let scheduleKeys = ["type", "frequency", "start", "end", "timezone"]
     static let destinationKeys = ["type", "path", "environment"]
     static let mappingKeys = ["column", "static", "ignore", "to", "type"]
@@ -236,9 +236,10 @@ public enum JobFileParser {
         let iteratorType = map.choice("iterator_type", IteratorType.self)
         let fromText = map.string("from")
         let lookbackText = map.string("lookback")
+        let backfillText = map.string("backfill_window")
         if let node = map.value("iterator") { locations["sync.iterator"] = reader.location(node) }
         if mode == .full {
-            for key in ["iterator", "iterator_type", "from", "lookback"] where map.has(key) {
+            for key in ["iterator", "iterator_type", "from", "lookback", "backfill_window"] where map.has(key) {
                 reader.error(map.keyNode(key), "'sync.\(key)' applies to incremental syncs only", fix: "remove it, or set 'mode: incremental'")
             }
             return .full
@@ -272,8 +273,19 @@ public enum JobFileParser {
                              fix: iteratorType == .string ? "remove 'lookback:'" : "write it as \(expected)")
             }
         }
+        var backfillWindow: Int64?
+        if let backfillText {
+            if iteratorType.isTime, case .int(let ms)? = iteratorType.parseLookback(backfillText), ms > 0 {
+                backfillWindow = ms
+            } else {
+                reader.error(map.value("backfill_window"),
+                             iteratorType.isTime ? "'sync.backfill_window' is '\(backfillText)'; it must be a duration like '6h', '1d' or '7d'"
+                                                 : "'sync.backfill_window' applies to time iterators only",
+                             fix: iteratorType.isTime ? "write it as a duration like '1d'" : "remove it")
+            }
+        }
         return SyncSpec(mode: .incremental, iterator: iterator, iteratorType: iteratorType, from: from,
-                        lookback: lookback, lookbackText: lookbackText)
+                        lookback: lookback, lookbackText: lookbackText, backfillWindow: backfillWindow)
     }
 
     static func parseSchedule(_ map: YAMLReader.Map, reader: YAMLReader) -> ScheduleSpec {

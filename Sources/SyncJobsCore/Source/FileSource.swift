@@ -71,6 +71,7 @@ final class FileSource: OpenedSource {
         guard let window else { return scan + ", every record" }
         var conditions: [String] = []
         if let lower = window.lower { conditions.append("\(window.column) >= \(window.type.display(lower))") }
+        if let upper = window.upper { conditions.append("\(window.column) \(window.upperExclusive ? "<" : "<=") \(window.type.display(upper))") }
         if let ceiling = window.ceiling { conditions.append("\(window.column) <= \(window.type.display(ceiling))") }
         let filter = conditions.isEmpty ? "every record with a valid \(window.column)" : "records where " + conditions.joined(separator: " and ")
         return scan + ", keeping \(filter) (\(window.column) read as \(window.type.rawValue))"
@@ -136,6 +137,7 @@ final class FileRowReader: RowReader {
                 }
                 if let lower = window.lower, iterator < lower { continue }
                 if let ceiling = window.ceiling, ceiling < iterator { continue }
+                if let upper = window.upper, window.upperExclusive ? !(iterator < upper) : upper < iterator { continue }
                 row.iterator = iterator
                 return .row(row)
             }

@@ -26,6 +26,8 @@ public struct ReadWindow: Sendable {
     public var lower: IteratorValue?
     public var upper: IteratorValue?
     public var ceiling: IteratorValue?
+    /// Backfill and catch-up windows are half-open: `upper` itself belongs to the next window.
+    public var upperExclusive = false
 }
 
 /// Where an interrupted pass over an unordered file stopped.

@@ -90,7 +90,7 @@ final class SQLiteSource: OpenedSource {
         var predicate: String
         var parameters: [Value] = []
         if let upper = window.upper {
-            var range = "\(Self.iteratorAlias) <= ?\(parameters.count + 1)"
+            var range = "\(Self.iteratorAlias) \(window.upperExclusive ? "<" : "<=") ?\(parameters.count + 1)"
             parameters.append(upper.sqlValue)
             if let lower = window.lower {
                 range = "\(Self.iteratorAlias) >= ?\(parameters.count + 1) AND " + range

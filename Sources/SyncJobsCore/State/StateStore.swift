@@ -68,6 +68,26 @@ public final class StateStore: @unchecked Sendable {
             acquired_at INTEGER NOT NULL
         );
         """,
+        // 2: the scheduler: fire times on runs, pause state and the last fire per job, backfill windows.
+        """
+        ALTER TABLE runs ADD COLUMN fire_time INTEGER;
+        ALTER TABLE runs ADD COLUMN fire_count INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE schedules (
+            job TEXT PRIMARY KEY,
+            paused INTEGER NOT NULL DEFAULT 0,
+            last_fire_time INTEGER,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE backfill_windows (
+            job TEXT NOT NULL,
+            lower_value TEXT NOT NULL,
+            upper_value TEXT NOT NULL,
+            run_id INTEGER NOT NULL,
+            rows_sent INTEGER NOT NULL,
+            completed_at INTEGER NOT NULL,
+            PRIMARY KEY (job, lower_value, upper_value)
+        );
+        """,
     ]
 
     public init(path: String) throws {
@@ -202,10 +222,11 @@ public final class StateStore: @unchecked Sendable {
 
     // MARK: Runs
 
-    public func beginRun(job: String, trigger: String, startedAt: Int64) throws -> Int64 {
+    public func beginRun(job: String, trigger: String, startedAt: Int64, fireTime: Int64? = nil, fireCount: Int = 0) throws -> Int64 {
         try withDatabase {
-            try run("INSERT INTO runs (job, trigger, started_at, status, pid) VALUES (?1, ?2, ?3, 'running', ?4)",
-                    [.string(job), .string(trigger), .int(startedAt), .int(Int64(getpid()))])
+            try run("INSERT INTO runs (job, trigger, started_at, status, pid, fire_time, fire_count) VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6)",
+                    [.string(job), .string(trigger), .int(startedAt), .int(Int64(getpid())), fireTime.map(Value.int) ?? .null,
+                     .int(Int64(fireCount))])
             return database.lastInsertRowID
         }
     }
@@ -232,7 +253,8 @@ public final class StateStore: @unchecked Sendable {
         try withDatabase {
             let statement = try database.prepare("""
                 SELECT id, job, trigger, started_at, ended_at, status, rows_read, rows_sent, rows_rejected, requests,
-                       window_lower, window_upper, checkpoint, error, rows_skipped FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT ?2
+                       window_lower, window_upper, checkpoint, error, rows_skipped, fire_time, fire_count
+                FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT ?2
                 """)
             try statement.bind([.string(job), .int(Int64(limit))])
             var records: [RunRecord] = []
@@ -246,7 +268,7 @@ public final class StateStore: @unchecked Sendable {
                                       rowsRejected: Int(Self.int(r[8])), requests: Int(Self.int(r[9])),
                                       rowsSkipped: Int(Self.int(r[14]))),
                     windowLower: Self.text(r[10]), windowUpper: Self.text(r[11]), checkpoint: Self.text(r[12]),
-                    error: Self.text(r[13])))
+                    error: Self.text(r[13]), fireTime: r[15].isNull ? nil : Self.int(r[15]), fireCount: Int(Self.int(r[16]))))
             }
             return records
         }
@@ -284,6 +306,64 @@ public final class StateStore: @unchecked Sendable {
                                         row: Self.text(r[3]) ?? ""))
             }
             return (total, rows.reversed())
+        }
+    }
+
+    // MARK: Schedules
+
+    /// Whether the job is paused, and the latest fire time a run has covered.
+    public func scheduleState(job: String) throws -> ScheduleState {
+        try withDatabase {
+            let statement = try database.prepare("SELECT paused, last_fire_time FROM schedules WHERE job = ?1")
+            try statement.bind([.string(job)])
+            guard try statement.step() else { return ScheduleState() }
+            let r = try statement.row()
+            return ScheduleState(paused: Self.int(r[0]) != 0, lastFireTime: r[1].isNull ? nil : Self.int(r[1]))
+        }
+    }
+
+    public func setPaused(job: String, _ paused: Bool, now: Int64) throws {
+        try withDatabase {
+            // Resuming skips the fire times that passed while paused: the next run is the next fire.
+            try run("""
+                INSERT INTO schedules (job, paused, last_fire_time, updated_at) VALUES (?1, ?2, CASE WHEN ?2 = 0 THEN ?3 END, ?3)
+                ON CONFLICT(job) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at,
+                    last_fire_time = CASE WHEN excluded.paused = 0 THEN max(coalesce(last_fire_time, 0), excluded.updated_at) ELSE last_fire_time END
+                """, [.string(job), .int(paused ? 1 : 0), .int(now)])
+        }
+    }
+
+    public func recordFire(job: String, fireTime: Int64, now: Int64) throws {
+        try withDatabase {
+            try run("""
+                INSERT INTO schedules (job, paused, last_fire_time, updated_at) VALUES (?1, 0, ?2, ?3)
+                ON CONFLICT(job) DO UPDATE SET last_fire_time = excluded.last_fire_time, updated_at = excluded.updated_at
+                """, [.string(job), .int(fireTime), .int(now)])
+        }
+    }
+
+    // MARK: Backfill windows
+
+    public func completedBackfillWindows(job: String) throws -> Set<BackfillWindowKey> {
+        try withDatabase {
+            let statement = try database.prepare("SELECT lower_value, upper_value FROM backfill_windows WHERE job = ?1")
+            try statement.bind([.string(job)])
+            var keys: Set<BackfillWindowKey> = []
+            while try statement.step() {
+                let r = try statement.row()
+                keys.insert(BackfillWindowKey(lower: Self.text(r[0]) ?? "", upper: Self.text(r[1]) ?? ""))
+            }
+            return keys
+        }
+    }
+
+    public func recordBackfillWindow(job: String, _ key: BackfillWindowKey, runID: Int64, rowsSent: Int) throws {
+        try withDatabase {
+            try run("""
+                INSERT INTO backfill_windows (job, lower_value, upper_value, run_id, rows_sent, completed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                ON CONFLICT(job, lower_value, upper_value) DO UPDATE SET run_id = excluded.run_id, rows_sent = excluded.rows_sent,
+                    completed_at = excluded.completed_at
+                """, [.string(job), .string(key.lower), .string(key.upper), .int(runID), .int(Int64(rowsSent)), .int(Self.now())])
         }
     }
 
@@ -346,6 +426,25 @@ public final class StateStore: @unchecked Sendable {
     }
 }
 
+public struct ScheduleState: Sendable, Equatable {
+    public var paused = false
+    public var lastFireTime: Int64?
+    public init(paused: Bool = false, lastFireTime: Int64? = nil) {
+        self.paused = paused
+        self.lastFireTime = lastFireTime
+    }
+}
+
+/// A backfill window as stored: its bounds as the user reads them.
+public struct BackfillWindowKey: Sendable, Hashable {
+    public var lower: String
+    public var upper: String
+    public init(lower: String, upper: String) {
+        self.lower = lower
+        self.upper = upper
+    }
+}
+
 public enum RunStatus: String, Sendable {
     case running, succeeded, failed, interrupted
 }
@@ -379,6 +478,9 @@ public struct RunRecord: Sendable {
     public var windowUpper: String?
     public var checkpoint: String?
     public var error: String?
+    /// The latest schedule fire time the run covered, and how many fire times it covered.
+    public var fireTime: Int64?
+    public var fireCount: Int = 0
 }
 
 public struct RejectedRow: Sendable, Equatable {

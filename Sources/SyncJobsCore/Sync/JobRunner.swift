@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 public struct RunOptions: Sendable {
     /// Why the run happens: `on_demand` (jobs run), `scheduled`, `backfill`.
@@ -14,16 +15,37 @@ public struct RunOptions: Sendable {
     public var checkpointEvery: Int
     /// The run's start, in milliseconds since the epoch; time iterators never read past it.
     public var now: Int64?
+    /// For scheduled runs: the latest fire time covered, and how many fire times coalesced into it.
+    public var fireTime: Int64?
+    public var fireCount: Int
+    /// A backfill: re-send `[lower, upper)` without reading or moving the checkpoint.
+    public var window: ExplicitWindow?
+    /// Set to stop reading early (daemon shutdown): requests in flight finish and the checkpoint
+    /// covers what they delivered.
+    public var stop: StopSignal?
 
     public init(trigger: String = "on_demand", dryRun: Bool = false, fullRefresh: Bool = false, limit: Int? = nil,
-                checkpointEvery: Int = 10_000, now: Int64? = nil) {
+                checkpointEvery: Int = 10_000, now: Int64? = nil, fireTime: Int64? = nil, fireCount: Int = 0,
+                window: ExplicitWindow? = nil, stop: StopSignal? = nil) {
         self.trigger = trigger
         self.dryRun = dryRun
         self.fullRefresh = fullRefresh
         self.limit = limit
         self.checkpointEvery = checkpointEvery
         self.now = now
+        self.fireTime = fireTime
+        self.fireCount = fireCount
+        self.window = window
+        self.stop = stop
     }
+}
+
+/// A flag a daemon raises to make runs stop reading; safe to share between tasks.
+public final class StopSignal: Sendable {
+    private let flag = Mutex(false)
+    public init() {}
+    public var isSet: Bool { flag.withLock { $0 } }
+    public func set() { flag.withLock { $0 = true } }
 }
 
 /// What a run did.
@@ -45,6 +67,8 @@ public struct RunResult: Sendable {
     public var checkpoint: String?
     public var notes: [String] = []
     public var failure: Failure?
+    /// The run stopped reading before the end because it was asked to (daemon shutdown).
+    public var stopped = false
     /// The first rejected rows, for output (all are in the state database).
     public var rejectedSamples: [RejectedRow] = []
 
@@ -92,7 +116,8 @@ public final class JobRunner: @unchecked Sendable {
         if !options.dryRun {
             try state.acquireLock(job: job.name, runID: nil)
             do {
-                let runID = try state.beginRun(job: job.name, trigger: options.trigger, startedAt: startedAt)
+                let runID = try state.beginRun(job: job.name, trigger: options.trigger, startedAt: startedAt,
+                                               fireTime: options.fireTime, fireCount: options.fireCount)
                 result.runID = runID
                 try state.attachRun(runID, toLockOf: job.name)
                 logger[metadataKey: "run"] = "\(runID)"
@@ -116,7 +141,7 @@ public final class JobRunner: @unchecked Sendable {
             do {
                 try state.updateRun(runID, counts: result.counts, window: (result.windowLower, result.windowUpper),
                                     checkpoint: result.checkpoint)
-                try state.finishRun(runID, status: result.succeeded ? .succeeded : .failed,
+                try state.finishRun(runID, status: !result.succeeded ? .failed : result.stopped ? .interrupted : .succeeded,
                                     endedAt: startedAt + Int64(result.seconds * 1000), error: result.errorMessage)
             } catch {
                 logger.error("Cannot record the run's end", metadata: ["error": "\(error)"])
@@ -149,16 +174,24 @@ public final class JobRunner: @unchecked Sendable {
         let builder = BatchBuilder(plan: plan)
 
         let stored = job.sync.mode == .incremental ? try state.checkpoint(job: job.name) : nil
-        let window = try RunWindow.make(job: job, source: source, stored: stored, fullRefresh: options.fullRefresh, now: startedAt)
+        let window = try RunWindow.make(job: job, source: source, stored: options.window == nil ? stored : nil,
+                                        fullRefresh: options.fullRefresh, now: startedAt, explicit: options.window)
         result.windowLower = window.lowerDisplay
         result.windowUpper = window.upperDisplay
         result.notes = window.notes
         for note in window.notes { logger.notice("\(note)") }
 
-        var prefix = AcknowledgedPrefix(checkpoint: initialCheckpoint(window, source: source),
+        var prefix = AcknowledgedPrefix(checkpoint: window.stateless ? nil : initialCheckpoint(window, source: source),
                                         sortedSource: source.deliversInIteratorOrder)
         result.checkpoint = prefix.checkpoint?.display
-        let reader = try source.makeReader(window.read, resume: window.resume)
+        // Window starts of a long catch-up (SQLite sources, time iterators): the run reads in one
+        // ordered pass and stores the checkpoint each time it enters the next window.
+        let catchUp = window.catchUpBoundaries(job: job, sortedSource: source.deliversInIteratorOrder)
+        var nextWindow = 1
+        if catchUp.count > 1 {
+            let width = job.sync.backfillWindow.map { "windows of \(Format.duration(millis: $0))" } ?? "\(job.schedule.frequency?.rawValue ?? "") windows"
+            result.notes.append("catching up from \(result.windowLower ?? "the first row") in \(Format.count(catchUp.count)) \(width), oldest first; the checkpoint is stored at each window")
+        }
         let incremental = window.read != nil
         var packer = RequestPacker()
         var rejectedBuffer: [RejectedRow] = []
@@ -230,9 +263,15 @@ public final class JobRunner: @unchecked Sendable {
             }
 
             do {
-                while true {
+                let reader = try source.makeReader(window.read, resume: window.resume)
+                var lastWindowLog = ContinuousClock.now - .seconds(10)
+                reading: while true {
                     if Task.isCancelled { throw CancellationError() }
                     if let limit = options.limit, ordinal >= limit { break }
+                    if options.stop?.isSet == true {
+                        result.stopped = true
+                        break
+                    }
                     guard let item = try reader.next() else {
                         sourceExhausted = true
                         break
@@ -252,6 +291,19 @@ public final class JobRunner: @unchecked Sendable {
                             prefix.append(.init(ordinal: ordinal, number: row.number, iterator: value, hash: hash,
                                                 endOffset: row.endOffset, counts: false))
                             break
+                        }
+                        // Crossing into a later catch-up window: checkpoint what is acknowledged.
+                        if case .int(let value)? = row.iterator, nextWindow < catchUp.count, value >= catchUp[nextWindow] {
+                            while nextWindow < catchUp.count, value >= catchUp[nextWindow] { nextWindow += 1 }
+                            prefix.advance(openRequestFirstOrdinal: packer.firstPendingOrdinal)
+                            try await storeCheckpoint(force: true)
+                            if ContinuousClock.now - lastWindowLog >= .seconds(1) {
+                                lastWindowLog = ContinuousClock.now
+                                logger.info("Catching up", metadata: [
+                                    "window": "\(nextWindow)/\(catchUp.count)",
+                                    "window.start": "\(window.read.map { $0.type.display(.int(catchUp[nextWindow - 1])) } ?? "")",
+                                ])
+                            }
                         }
                         switch builder.map(row.values, extras: row.extras) {
                         case .rejected(let reason):

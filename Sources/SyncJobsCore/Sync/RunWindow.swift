@@ -10,6 +10,8 @@ public struct RunWindow: Sendable {
     public var resume: FileResume?
     /// Notes for the user (boundary overflow, resume).
     public var notes: [String]
+    /// A backfill: reads its window without reading or moving the checkpoint.
+    public var stateless = false
 
     public enum BoundaryRule: Sendable, Equatable {
         /// No rows at the lower bound were delivered before.
@@ -36,10 +38,19 @@ public struct RunWindow: Sendable {
     }
 
     /// Works out the window of a run from the job, its stored checkpoint and the run's start time.
+    /// An `explicit` window (a backfill) ignores the checkpoint and is half-open.
     static func make(job: JobDefinition, source: any OpenedSource, stored: Checkpoint?, fullRefresh: Bool,
-                     now: Int64) throws -> RunWindow {
+                     now: Int64, explicit: ExplicitWindow? = nil) throws -> RunWindow {
         guard job.sync.mode == .incremental, let column = job.sync.iterator, let type = job.sync.iteratorType else {
             return RunWindow(read: nil, startCheckpoint: nil, boundary: .none, resume: nil, notes: [])
+        }
+        if let explicit {
+            guard let columnIndex = source.columns.firstIndex(of: column) else {
+                throw RunError("iterator column '\(column)' is not in \(source.description)")
+            }
+            let read = ReadWindow(column: column, columnIndex: columnIndex, type: type, lower: explicit.lower,
+                                  upper: explicit.upper, ceiling: nil, upperExclusive: true)
+            return RunWindow(read: read, startCheckpoint: nil, boundary: .none, resume: nil, notes: [], stateless: true)
         }
         guard let columnIndex = source.columns.firstIndex(of: column) else {
             let hint = Spelling.suggestion(for: column, among: source.columns).map { "did you mean '\($0)'?" }
@@ -89,6 +100,57 @@ public struct RunWindow: Sendable {
             }
         }
         return RunWindow(read: read, startCheckpoint: checkpoint, boundary: boundary, resume: resume, notes: notes)
+    }
+}
+
+/// A half-open range of iterator values `[lower, upper)` that a backfill re-sends.
+public struct ExplicitWindow: Sendable, Equatable {
+    public var lower: IteratorValue
+    public var upper: IteratorValue
+    public init(lower: IteratorValue, upper: IteratorValue) {
+        self.lower = lower
+        self.upper = upper
+    }
+}
+
+extension RunWindow {
+    /// At most this many catch-up or backfill windows; longer histories get wider windows.
+    static let maxWindows = 10_000
+
+    /// Where the catch-up windows of this run start, oldest first, when a SQLite source is more
+    /// than one window behind (a first run from a past `sync.from`, or after downtime); empty
+    /// otherwise.
+    func catchUpBoundaries(job: JobDefinition, sortedSource: Bool) -> [Int64] {
+        guard let read, !stateless, sortedSource, read.type.isTime,
+              case .int(let lower)? = read.lower, case .int(let upper)? = read.upper else { return [] }
+        let starts = RunWindow.boundaries(from: lower, to: upper, job: job)
+        return starts.count > 1 ? starts : []
+    }
+
+    /// Window starts from `lower` (inclusive) while below `upper`: one schedule frequency apart
+    /// (calendar-aware, in the schedule's zone) or `sync.backfill_window` apart.
+    static func boundaries(from lower: Int64, to upper: Int64, job: JobDefinition) -> [Int64] {
+        var starts: [Int64] = [lower]
+        if let width = job.sync.backfillWindow {
+            let step = max(width, (upper - lower) / Int64(maxWindows) + 1)
+            var next = lower + step
+            while next <= upper { starts.append(next); next += step }
+            return starts
+        }
+        guard job.schedule.kind == .interval, let frequency = job.schedule.frequency else { return starts }
+        let calculator = ScheduleCalculator(ScheduleSpec(kind: .interval, frequency: frequency, start: lower,
+                                                         timezone: job.schedule.timezone))
+        var k = 1
+        while let next = calculator.occurrence(k), next <= upper {
+            starts.append(next)
+            k += 1
+            if starts.count > maxWindows {
+                // Too many: fall back to evenly wider windows.
+                let step = (upper - lower) / Int64(maxWindows) + 1
+                return stride(from: lower, through: upper, by: Int(step)).map { $0 }
+            }
+        }
+        return starts
     }
 }
 
