@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ServiceLifecycle
 import SyncJobsCore
 
 /// The `jobs` command: parses arguments and hands over to SyncJobsCore.
@@ -10,7 +11,8 @@ struct Jobs: AsyncParsableCommand {
         commandName: "jobs",
         abstract: "Run declarative sync jobs from SQLite and query-result files into mParticle batches.",
         discussion: "Exit codes: 0 ok, 1 a run failed, 2 an invalid job or usage.",
-        subcommands: [Run.self, Validate.self, Plan.self, Status.self, Reset.self]
+        subcommands: [Run.self, Validate.self, Plan.self, Status.self, Reset.self, Schedule.self, Daemon.self, Pause.self,
+                      Resume.self, History.self, Backfill.self]
     )
 
     /// argument-parser exits 64 on usage errors; this tool promises 2.
@@ -63,8 +65,8 @@ struct WorkspaceOptions: ParsableArguments {
         }
     }
 
-    func makeLogger() -> Logger {
-        let level = logLevel.flatMap(Logger.Level.init(rawValue:)) ?? .warning
+    func makeLogger(defaultLevel: Logger.Level = .warning) -> Logger {
+        let level = logLevel.flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
         var logger = Logger(label: "syncjobs") { label in StreamLogHandler.standardError(label: label) }
         logger.logLevel = level
         return logger
@@ -157,5 +159,128 @@ struct Reset: ParsableCommand {
 
     func run() throws {
         try finish(ResetCommand.execute(workspace: options.workspace, job: job, confirmed: yes, output: StandardOutput()))
+    }
+}
+
+struct Schedule: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the next fire times of a job's schedule, as UTC instants.")
+
+    @Argument(help: "A job name or job file path.")
+    var job: String
+
+    @Option(name: .customLong("after"), help: "List fire times after this ISO 8601 time (default: now).")
+    var after: String?
+
+    @Option(name: .customShort("n"), help: "How many fire times (default 10).")
+    var count = 10
+
+    @Flag(name: .customLong("json"), help: "Print a JSON array of strings.")
+    var json = false
+
+    @OptionGroup var options: WorkspaceOptions
+
+    func validate() throws {
+        if count < 1 { throw ValidationError("-n must be at least 1") }
+    }
+
+    func run() throws {
+        try finish(ScheduleCommand.execute(workspace: options.workspace, job: job, after: after, count: count, json: json,
+                                           output: StandardOutput()))
+    }
+}
+
+struct Daemon: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run every job in the jobs folder on its schedule until SIGTERM or SIGINT.",
+        discussion: "Job files that are added, changed or removed are picked up without a restart. On SIGTERM or SIGINT no new run starts; runs in progress stop reading, let their requests finish, store their checkpoints, and the daemon exits 0.")
+
+    @Option(name: .customLong("max-parallel"), help: "At most this many runs at once (default 4).")
+    var maxParallel = 4
+
+    @OptionGroup var options: WorkspaceOptions
+
+    func validate() throws {
+        if maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
+    }
+
+    func run() async throws {
+        let logger = options.makeLogger(defaultLevel: .info)
+        let daemon = SyncJobsCore.Daemon(workspace: options.workspace, maxParallel: maxParallel, logger: logger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}
+
+struct Pause: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Pause a job: the daemon skips it until it is resumed.")
+
+    @Argument(help: "A job name or job file path.")
+    var job: String
+
+    @OptionGroup var options: WorkspaceOptions
+
+    func run() throws {
+        try finish(PauseCommand.execute(workspace: options.workspace, job: job, pause: true, output: StandardOutput()))
+    }
+}
+
+struct Resume: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Resume a paused job from its next fire time.")
+
+    @Argument(help: "A job name or job file path.")
+    var job: String
+
+    @OptionGroup var options: WorkspaceOptions
+
+    func run() throws {
+        try finish(PauseCommand.execute(workspace: options.workspace, job: job, pause: false, output: StandardOutput()))
+    }
+}
+
+struct History: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List a job's runs, newest first.")
+
+    @Argument(help: "A job name or job file path.")
+    var job: String
+
+    @Option(name: .customShort("n"), help: "How many runs (default 20).")
+    var limit = 20
+
+    @Flag(name: .customLong("json"), help: "Print JSON.")
+    var json = false
+
+    @OptionGroup var options: WorkspaceOptions
+
+    func run() throws {
+        try finish(HistoryCommand.execute(workspace: options.workspace, job: job, limit: limit, json: json, output: StandardOutput()))
+    }
+}
+
+struct Backfill: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Re-send a past range in windows without moving the live checkpoint.")
+
+    @Argument(help: "A job name or job file path.")
+    var job: String
+
+    @Option(name: .customLong("from"), help: "Start of the range (inclusive), as sync.from is written.")
+    var from: String
+
+    @Option(name: .customLong("to"), help: "End of the range (exclusive); default now for time iterators.")
+    var to: String?
+
+    @Flag(name: .customLong("dry-run"), help: "List the windows with their row counts; send nothing.")
+    var dryRun = false
+
+    @Flag(name: .customLong("again"), help: "Send windows that a completed backfill already sent.")
+    var again = false
+
+    @OptionGroup var options: WorkspaceOptions
+
+    func run() async throws {
+        try finish(await BackfillCommand.execute(workspace: options.workspace, job: job, from: from, to: to, dryRun: dryRun,
+                                                 again: again, output: StandardOutput(), logger: options.makeLogger()))
     }
 }

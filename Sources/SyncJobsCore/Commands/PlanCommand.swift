@@ -40,6 +40,15 @@ public enum PlanCommand {
         lines.append("source: \(source.description), columns \(source.columns.joined(separator: ", "))")
         lines.append("destination: \(job.destination.typeName) \(destinationDetail(job)), environment \(job.destination.environment.rawValue)")
         for warning in diagnostics where warning.severity == .warning { lines.append("warning: \(warning.message); \(warning.fix ?? "")") }
+        let scheduleState = try state.scheduleState(job: job.name)
+        var scheduleLine = "schedule: \(ScheduleCommand.describe(job.schedule, now: now))"
+        if scheduleState.paused {
+            scheduleLine += "; paused"
+        } else {
+            let upcoming = ScheduleCalculator(job.schedule).fireTimes(after: max(now, scheduleState.lastFireTime ?? Int64.min), count: 3)
+            if !upcoming.isEmpty { scheduleLine += "; next runs \(upcoming.map { Timestamp.format(millis: $0) }.joined(separator: ", "))" }
+        }
+        lines.append(scheduleLine)
 
         lines.append("")
         if let read = window.read {

@@ -5,7 +5,8 @@ public enum StatusCommand {
     public static let recentRuns = 5
     public static let recentRejected = 5
 
-    public static func execute(workspace: Workspace, job reference: String?, json: Bool, output: any CommandOutput) -> ExitStatus {
+    public static func execute(workspace: Workspace, job reference: String?, json: Bool, output: any CommandOutput,
+                               now: Int64 = StateStore.now()) -> ExitStatus {
         var jobs: [JobDefinition] = []
         do {
             let paths = try reference.map { [try workspace.locate($0)] } ?? workspace.jobFiles()
@@ -30,10 +31,25 @@ public enum StatusCommand {
                 let runs = try state.runs(job: job.name, limit: recentRuns)
                 let (rejectedTotal, rejected) = try state.rejectedRows(job: job.name, limit: recentRejected)
                 let active = try state.activeRun(job: job.name)
+                let schedule = try state.scheduleState(job: job.name)
+                let next = schedule.paused ? nil : ScheduleCommand.nextRun(job.schedule, state: schedule, now: now)
                 if json {
-                    reports.append(report(job, checkpoint: checkpoint, runs: runs, rejectedTotal: rejectedTotal, rejected: rejected, active: active))
+                    var entry = report(job, checkpoint: checkpoint, runs: runs, rejectedTotal: rejectedTotal, rejected: rejected, active: active)
+                    if case .object(var entries) = entry {
+                        entries.insert(contentsOf: [
+                            .init("schedule", .string(ScheduleCommand.describe(job.schedule, now: now))),
+                            .init("paused", .bool(schedule.paused)),
+                            .init("next_run", next.map { .string(Timestamp.format(millis: $0)) } ?? .null),
+                        ], at: 3)
+                        entry = .object(entries)
+                    }
+                    reports.append(entry)
                 } else {
-                    text.append(contentsOf: lines(job, checkpoint: checkpoint, runs: runs, rejectedTotal: rejectedTotal, rejected: rejected, active: active))
+                    var block = lines(job, checkpoint: checkpoint, runs: runs, rejectedTotal: rejectedTotal, rejected: rejected, active: active)
+                    let when = schedule.paused ? "paused ('jobs resume \(job.name)' to resume)"
+                        : next.map { "next run \(Timestamp.format(millis: $0))" } ?? "no run scheduled"
+                    block.insert("  schedule: \(ScheduleCommand.describe(job.schedule, now: now)); \(when)", at: 1)
+                    text.append(contentsOf: block)
                     text.append("")
                 }
             }

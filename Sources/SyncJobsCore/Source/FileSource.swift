@@ -130,6 +130,7 @@ final class FileRowReader: RowReader {
                 guard let window else { return .row(row) }
                 let cell = window.columnIndex < record.values.count ? record.values[window.columnIndex] : .null
                 guard let iterator = window.type.normalize(cell) else {
+                    if !window.includeUnreadable { continue }
                     let reason = cell.isNull
                         ? "iterator column '\(window.column)' is null"
                         : "iterator column '\(window.column)' holds \(ValueConversion.quoted(cell)), which is not \(window.type.expectation)"

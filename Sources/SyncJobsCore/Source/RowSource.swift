@@ -28,6 +28,9 @@ public struct ReadWindow: Sendable {
     public var ceiling: IteratorValue?
     /// Backfill and catch-up windows are half-open: `upper` itself belongs to the next window.
     public var upperExclusive = false
+    /// Whether rows whose iterator is null or unreadable come back as rejected rows. Regular runs
+    /// report them; a backfill window reads only rows that fall in it.
+    public var includeUnreadable = true
 }
 
 /// Where an interrupted pass over an unordered file stopped.

@@ -96,9 +96,9 @@ final class SQLiteSource: OpenedSource {
                 range = "\(Self.iteratorAlias) >= ?\(parameters.count + 1) AND " + range
                 parameters.append(lower.sqlValue)
             }
-            predicate = "\(Self.iteratorAlias) IS NULL OR (\(range))"
+            predicate = window.includeUnreadable ? "\(Self.iteratorAlias) IS NULL OR (\(range))" : range
         } else {
-            predicate = "\(Self.iteratorAlias) IS NULL"
+            predicate = window.includeUnreadable ? "\(Self.iteratorAlias) IS NULL" : "0"
         }
         let sql = "SELECT *, \(iteratorExpression(window)) AS \(Self.iteratorAlias) FROM (\(baseSQL)) AS \(Self.sourceAlias) WHERE \(predicate) ORDER BY \(Self.iteratorAlias)"
         return (sql, parameters)

@@ -147,7 +147,8 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
-    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    /// Milliseconds since the epoch, the unit of every instant the state keeps.
+    public static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     // MARK: Checkpoints
 

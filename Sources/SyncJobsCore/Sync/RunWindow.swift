@@ -49,7 +49,7 @@ public struct RunWindow: Sendable {
                 throw RunError("iterator column '\(column)' is not in \(source.description)")
             }
             let read = ReadWindow(column: column, columnIndex: columnIndex, type: type, lower: explicit.lower,
-                                  upper: explicit.upper, ceiling: nil, upperExclusive: true)
+                                  upper: explicit.upper, ceiling: nil, upperExclusive: true, includeUnreadable: false)
             return RunWindow(read: read, startCheckpoint: nil, boundary: .none, resume: nil, notes: [], stateless: true)
         }
         guard let columnIndex = source.columns.firstIndex(of: column) else {

@@ -1,0 +1,103 @@
+/// Decides which jobs to start, given the time. Pure: the daemon feeds it the clock, job files
+/// and run completions; tests feed it instants directly.
+///
+/// Rules (README "The daemon"):
+/// - A job never runs twice at once. Fire times that pass while it runs, or while the daemon is
+///   down, coalesce into one run, which records how many fire times it covers.
+/// - A paused job is skipped; fire times that pass while it is paused are dropped (resuming sets
+///   its last fire to the resume time).
+/// - At most `capacity` runs start at once; due jobs wait their turn, oldest fire first.
+public struct SchedulerStateMachine: Sendable {
+    public struct Job: Sendable {
+        public var name: String
+        public var calculator: ScheduleCalculator
+        /// The latest fire time a run has covered (persisted by the daemon).
+        public var lastFire: Int64?
+        public var paused: Bool
+        public var running = false
+        /// When the daemon first saw the job: a `once` job without `start` fires then.
+        public var firstSeen: Int64
+    }
+
+    public enum Action: Equatable, Sendable {
+        case start(job: String, fireTime: Int64, fireCount: Int)
+    }
+
+    public private(set) var jobs: [String: Job] = [:]
+
+    public init() {}
+
+    /// Adds a job or replaces its schedule, keeping whether it is running.
+    public mutating func update(name: String, schedule: ScheduleSpec, lastFire: Int64?, paused: Bool, now: Int64) {
+        var job = Job(name: name, calculator: ScheduleCalculator(schedule), lastFire: lastFire, paused: paused,
+                      firstSeen: jobs[name]?.firstSeen ?? now)
+        job.running = jobs[name]?.running ?? false
+        if let known = jobs[name]?.lastFire, known > (lastFire ?? Int64.min) { job.lastFire = known }
+        jobs[name] = job
+    }
+
+    public mutating func remove(name: String) { jobs[name] = nil }
+
+    public mutating func finished(name: String) { jobs[name]?.running = false }
+
+    /// Fire times waiting for a run: how many, the latest, and the oldest.
+    func pending(_ job: Job, now: Int64) -> (count: Int, latest: Int64, oldest: Int64)? {
+        let spec = job.calculator.spec
+        switch spec.kind {
+        case .onDemand:
+            return nil
+        case .once:
+            guard job.lastFire == nil else { return nil }
+            let at = spec.start ?? job.firstSeen
+            return at <= now ? (1, at, at) : nil
+        case .interval:
+            let (count, latest) = job.calculator.fires(after: job.lastFire, through: now)
+            guard count > 0, let latest else { return nil }
+            let oldest = job.calculator.fireTimes(after: job.lastFire ?? Int64.min, count: 1).first ?? latest
+            return (count, latest, oldest)
+        }
+    }
+
+    /// Starts what is due at `now`, at most `capacity` runs, and marks them running.
+    public mutating func due(now: Int64, capacity: Int) -> [Action] {
+        guard capacity > 0 else { return [] }
+        var candidates: [(name: String, count: Int, latest: Int64, oldest: Int64)] = []
+        for job in jobs.values where !job.running && !job.paused {
+            if let p = pending(job, now: now) { candidates.append((job.name, p.count, p.latest, p.oldest)) }
+        }
+        candidates.sort { ($0.oldest, $0.name) < ($1.oldest, $1.name) }
+        var actions: [Action] = []
+        for candidate in candidates.prefix(capacity) {
+            jobs[candidate.name]?.running = true
+            jobs[candidate.name]?.lastFire = candidate.latest
+            actions.append(.start(job: candidate.name, fireTime: candidate.latest, fireCount: candidate.count))
+        }
+        return actions
+    }
+
+    /// When something next becomes due, for jobs that are neither running nor paused; `now` when
+    /// something is due already.
+    public func nextWake(now: Int64) -> Int64? {
+        var earliest: Int64?
+        for job in jobs.values where !job.running && !job.paused {
+            guard let next = nextFire(job, now: now) else { continue }
+            earliest = min(earliest ?? next, next)
+        }
+        return earliest
+    }
+
+    /// The job's next fire time at or after `now` that no run has covered yet.
+    public func nextFire(name: String, now: Int64) -> Int64? {
+        jobs[name].flatMap { nextFire($0, now: now) }
+    }
+
+    func nextFire(_ job: Job, now: Int64) -> Int64? {
+        if pending(job, now: now) != nil { return now }
+        let spec = job.calculator.spec
+        switch spec.kind {
+        case .onDemand: return nil
+        case .once: return job.lastFire == nil ? (spec.start ?? job.firstSeen) : nil
+        case .interval: return job.calculator.fireTimes(after: max(now, job.lastFire ?? Int64.min), count: 1).first
+        }
+    }
+}
