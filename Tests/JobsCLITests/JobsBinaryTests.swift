@@ -196,7 +196,15 @@ final class Project {
         #expect(reset.status == 0)
         #expect(reset.stdout == "shop-users: checkpoint forgotten (it was updated_at = 2026-10-26T00:48:00Z (1 row at this value delivered)); the next run starts from 2026-10-01T00:00:00Z\n")
         let text = try project.jobs("status", "shop-users")
-        #expect(text.stdout.hasPrefix("shop-users (user, incremental)\n  checkpoint: none; the next run starts at 2026-10-01T00:00:00Z\n  last runs:\n    #1 succeeded "))
+        #expect(text.stdout.hasPrefix("shop-users (user, incremental)\n  schedule: hourly from 2026-11-15T19:00:00Z; next run due now\n  checkpoint: none; the next run starts at 2026-10-01T00:00:00Z\n  last runs:\n    #1 succeeded "))
+
+        let paused = try project.jobs("pause", "shop-users")
+        #expect(paused.stdout == "shop-users: paused; the daemon skips it until 'jobs resume shop-users' (jobs run still runs it)\n")
+        #expect(try project.jobs("status", "shop-users").stdout.contains("  schedule: hourly from 2026-11-15T19:00:00Z; paused ('jobs resume shop-users' to resume)\n"))
+        let schedule = try project.jobs("schedule", "shop-users", "--after", "2026-11-22T10:30:00Z", "-n", "2", "--json")
+        #expect(schedule.stdout == "[\"2026-11-22T11:00:00Z\",\"2026-11-22T12:00:00Z\"]\n")
+        let history = try project.jobs("history", "shop-users")
+        #expect(history.stdout.range(of: #"^#1 on_demand succeeded started \S+ \(\d+\.\d\d s\), window 2026-10-01T00:00:00Z \.\. 2026-10-26T00:48:00Z: read 200, sent 199, rejected 1, 2 requests\n$"#, options: .regularExpression) != nil, "\(history.stdout)")
     }
 
     /// Writes a CSV of `count` events, one per second, in shuffled order.

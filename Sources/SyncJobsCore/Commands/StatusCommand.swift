@@ -47,7 +47,7 @@ public enum StatusCommand {
                 } else {
                     var block = lines(job, checkpoint: checkpoint, runs: runs, rejectedTotal: rejectedTotal, rejected: rejected, active: active)
                     let when = schedule.paused ? "paused ('jobs resume \(job.name)' to resume)"
-                        : next.map { "next run \(Timestamp.format(millis: $0))" } ?? "no run scheduled"
+                        : next.map { $0 <= now ? "next run due now" : "next run \(Timestamp.format(millis: $0))" } ?? "no run scheduled"
                     block.insert("  schedule: \(ScheduleCommand.describe(job.schedule, now: now)); \(when)", at: 1)
                     text.append(contentsOf: block)
                     text.append("")
