@@ -206,10 +206,13 @@ struct Daemon: AsyncParsableCommand {
     func run() async throws {
         let logger = options.makeLogger(defaultLevel: .info)
         let daemon = SyncJobsCore.Daemon(workspace: options.workspace, maxParallel: maxParallel, logger: logger)
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+        var configuration = ServiceGroupConfiguration(
             services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+            logger: logger)
+        // Runs get this long to finish their requests and checkpoint; then they are cancelled.
+        configuration.maximumGracefulShutdownDuration = .seconds(60)
+        let group = ServiceGroup(configuration: configuration)
         try await group.run()
     }
 }
