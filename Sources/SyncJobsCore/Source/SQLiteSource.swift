@@ -84,6 +84,13 @@ final class SQLiteSource: OpenedSource {
         window.type.sqlExpression("\(Self.sourceAlias).\(Self.quote(window.column))")
     }
 
+    /// The user's rows with the normalized iterator as a last column. `LIMIT -1` keeps SQLite from
+    /// flattening this subquery into the outer one, which would evaluate the iterator expression
+    /// once for the filter, once for the sort and once for the result (measured: twice as slow).
+    private func normalized(_ window: ReadWindow, columns: String = "*") -> String {
+        "SELECT \(columns), \(iteratorExpression(window)) AS \(Self.iteratorAlias) FROM (\(baseSQL)) AS \(Self.sourceAlias) LIMIT -1"
+    }
+
     /// The statement and its parameters for a read of `window`.
     func readStatement(_ window: ReadWindow?) -> (sql: String, parameters: [Value]) {
         guard let window else { return ("SELECT * FROM (\(baseSQL))", []) }
@@ -100,7 +107,7 @@ final class SQLiteSource: OpenedSource {
         } else {
             predicate = window.includeUnreadable ? "\(Self.iteratorAlias) IS NULL" : "0"
         }
-        let sql = "SELECT *, \(iteratorExpression(window)) AS \(Self.iteratorAlias) FROM (\(baseSQL)) AS \(Self.sourceAlias) WHERE \(predicate) ORDER BY \(Self.iteratorAlias)"
+        let sql = "SELECT * FROM (\(normalized(window))) WHERE \(predicate) ORDER BY \(Self.iteratorAlias)"
         return (sql, parameters)
     }
 
@@ -115,7 +122,7 @@ final class SQLiteSource: OpenedSource {
             parameters.append(ceiling.sqlValue)
             conditions.append("\(Self.iteratorAlias) <= ?\(parameters.count)")
         }
-        let sql = "SELECT max(\(Self.iteratorAlias)) FROM (SELECT \(iteratorExpression(window)) AS \(Self.iteratorAlias) FROM (\(baseSQL)) AS \(Self.sourceAlias)) WHERE \(conditions.joined(separator: " AND "))"
+        let sql = "SELECT max(\(Self.iteratorAlias)) FROM (\(normalized(window, columns: "1"))) WHERE \(conditions.joined(separator: " AND "))"
         let statement = try prepare(sql)
         try statement.bind(parameters)
         guard try statement.step() else { return nil }
@@ -138,7 +145,7 @@ final class SQLiteSource: OpenedSource {
     }
 
     func countRows(at value: IteratorValue, window: ReadWindow) throws -> Int {
-        let sql = "SELECT count(*) FROM (SELECT \(iteratorExpression(window)) AS \(Self.iteratorAlias) FROM (\(baseSQL)) AS \(Self.sourceAlias)) WHERE \(Self.iteratorAlias) = ?1"
+        let sql = "SELECT count(*) FROM (\(normalized(window, columns: "1"))) WHERE \(Self.iteratorAlias) = ?1"
         let statement = try prepare(sql)
         try statement.bind([value.sqlValue])
         guard try statement.step(), case .int(let n) = try statement.value(at: 0) else { return 0 }
