@@ -7,13 +7,7 @@ public enum PlanCommand {
 
     public static func execute(workspace: Workspace, job reference: String, output: any CommandOutput,
                                now: Int64? = nil) -> ExitStatus {
-        let job: JobDefinition
-        do {
-            (job, _) = try JobFileParser.load(path: try workspace.locate(reference))
-        } catch {
-            output.err("\(error)")
-            return .invalid
-        }
+        guard let job = workspace.loadJob(reference, output: output) else { return .invalid }
         do {
             let state = try workspace.openState()
             let text = try describe(job, state: state, now: now ?? StateStore.now())

@@ -5,13 +5,7 @@ import Logging
 public enum ScheduleCommand {
     public static func execute(workspace: Workspace, job reference: String, after: String?, count: Int, json: Bool,
                                output: any CommandOutput, now: Int64 = StateStore.now()) -> ExitStatus {
-        let job: JobDefinition
-        do {
-            (job, _) = try JobFileParser.load(path: try workspace.locate(reference))
-        } catch {
-            output.err("\(error)")
-            return .invalid
-        }
+        guard let job = workspace.loadJob(reference, output: output) else { return .invalid }
         var start = now
         if let after {
             guard let parsed = Timestamp.parseMillis(after) else {
@@ -57,13 +51,7 @@ public enum ScheduleCommand {
 public enum PauseCommand {
     public static func execute(workspace: Workspace, job reference: String, pause: Bool, output: any CommandOutput,
                                now: Int64 = StateStore.now()) -> ExitStatus {
-        let job: JobDefinition
-        do {
-            (job, _) = try JobFileParser.load(path: try workspace.locate(reference))
-        } catch {
-            output.err("\(error)")
-            return .invalid
-        }
+        guard let job = workspace.loadJob(reference, output: output) else { return .invalid }
         do {
             let state = try workspace.openState()
             try state.setPaused(job: job.name, pause, now: now)
@@ -85,13 +73,7 @@ public enum PauseCommand {
 public enum HistoryCommand {
     public static func execute(workspace: Workspace, job reference: String, limit: Int, json: Bool,
                                output: any CommandOutput) -> ExitStatus {
-        let job: JobDefinition
-        do {
-            (job, _) = try JobFileParser.load(path: try workspace.locate(reference))
-        } catch {
-            output.err("\(error)")
-            return .invalid
-        }
+        guard let job = workspace.loadJob(reference, output: output) else { return .invalid }
         do {
             let runs = try workspace.openState().runs(job: job.name, limit: limit)
             if json {
@@ -167,13 +149,7 @@ public enum BackfillCommand {
     public static func execute(workspace: Workspace, job reference: String, from fromText: String, to toText: String?,
                                dryRun: Bool, again: Bool, output: any CommandOutput, logger: Logger,
                                now: Int64 = StateStore.now()) async -> ExitStatus {
-        let job: JobDefinition
-        do {
-            (job, _) = try JobFileParser.load(path: try workspace.locate(reference))
-        } catch {
-            output.err("\(error)")
-            return .invalid
-        }
+        guard let job = workspace.loadJob(reference, output: output) else { return .invalid }
         guard job.sync.mode == .incremental, let type = job.sync.iteratorType else {
             output.err("\(job.name) is a full sync: every run sends every row, so there is nothing to backfill; use 'jobs run \(job.name)'")
             return .invalid

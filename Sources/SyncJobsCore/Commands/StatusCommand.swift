@@ -135,13 +135,7 @@ public enum StatusCommand {
 /// `jobs reset JOB --yes`: forgets the checkpoint so the next run starts from `sync.from`.
 public enum ResetCommand {
     public static func execute(workspace: Workspace, job reference: String, confirmed: Bool, output: any CommandOutput) -> ExitStatus {
-        let job: JobDefinition
-        do {
-            (job, _) = try JobFileParser.load(path: try workspace.locate(reference))
-        } catch {
-            output.err("\(error)")
-            return .invalid
-        }
+        guard let job = workspace.loadJob(reference, output: output) else { return .invalid }
         guard confirmed else {
             output.err("'jobs reset \(job.name)' forgets the checkpoint, so the next run re-sends everything from sync.from; add --yes to do it")
             return .invalid

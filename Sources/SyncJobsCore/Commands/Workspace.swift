@@ -45,6 +45,16 @@ public struct Workspace: Sendable {
     }
 
     public func openState() throws -> StateStore { try StateStore(path: statePath) }
+
+    /// Finds and parses a job for a command, or prints why it cannot (the command then exits 2).
+    func loadJob(_ reference: String, output: any CommandOutput) -> JobDefinition? {
+        do {
+            return try JobFileParser.load(path: try locate(reference)).0
+        } catch {
+            output.err("\(error)")
+            return nil
+        }
+    }
 }
 
 /// A command-line mistake (exit code 2).

@@ -129,34 +129,17 @@ public struct ScheduleCalculator: Sendable {
         return WallTime(year: y, month: m, day: d, secondOfDay: local - days * 86_400, milliseconds: millis - seconds * 1000)
     }
 
-    // Proleptic Gregorian day counts (Howard Hinnant's algorithms): days since 1970-01-01.
+    // Calendar arithmetic shared with `Timestamp` (proleptic Gregorian, days since 1970-01-01).
     static func days(year: Int, month: Int, day: Int) -> Int64 {
-        let y = Int64(month <= 2 ? year - 1 : year)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let m = Int64(month)
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+        Timestamp.daysFromCivil(year: Int64(year), month: Int64(month), day: Int64(day))
     }
 
-    static func civil(fromDays z: Int64) -> (Int, Int, Int) {
-        let z = z + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (Int(yoe + era * 400 + (m <= 2 ? 1 : 0)), Int(m), Int(d))
+    static func civil(fromDays days: Int64) -> (Int, Int, Int) {
+        let (y, m, d) = Timestamp.civilFromDays(days)
+        return (Int(y), Int(m), Int(d))
     }
 
     static func daysInMonth(year: Int, month: Int) -> Int {
-        switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
+        Int(Timestamp.daysInMonth(year: Int64(year), month: Int64(month)))
     }
 }

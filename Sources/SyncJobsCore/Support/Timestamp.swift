@@ -176,13 +176,13 @@ public enum Timestamp {
             + " THEN CAST(round((julianday(\(x)) - 2440587.5) * 86400000.0) AS INTEGER) END)"
     }
 
-    // MARK: - Calendar arithmetic (proleptic Gregorian, as SQLite uses)
+    // MARK: - Calendar arithmetic (proleptic Gregorian, as SQLite uses; the scheduler uses it too)
 
-    private static func isLeapYear(_ year: Int64) -> Bool {
+    static func isLeapYear(_ year: Int64) -> Bool {
         year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
     }
 
-    private static func daysInMonth(year: Int64, month: Int64) -> Int64 {
+    static func daysInMonth(year: Int64, month: Int64) -> Int64 {
         switch month {
         case 2: return isLeapYear(year) ? 29 : 28
         case 4, 6, 9, 11: return 30
@@ -191,7 +191,7 @@ public enum Timestamp {
     }
 
     /// Days from 1970-01-01 to the given date (Howard Hinnant's `days_from_civil`).
-    private static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
         let marchBasedYear = month <= 2 ? year - 1 : year
         let era = floorDivision(marchBasedYear, 400).quotient
         let yearOfEra = marchBasedYear - era * 400
@@ -201,7 +201,7 @@ public enum Timestamp {
     }
 
     /// The date `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`).
-    private static func civilFromDays(_ days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+    static func civilFromDays(_ days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let shifted = days + 719_468
         let era = floorDivision(shifted, 146_097).quotient
         let dayOfEra = shifted - era * 146_097
