@@ -77,18 +77,26 @@ final class JSONArrayElementSource {
     private var number: Int
     /// Bytes of the element last returned, consumed at the next call so its `bytes` stay valid.
     private var pendingConsume = 0
+    /// The array is a value inside a larger document (a Looker result's `data`), so whatever
+    /// follows its closing `]` belongs to that document and is not read.
+    private let stopsAtArrayEnd: Bool
 
-    init(path: String, startOffset: Int64?, startNumber: Int, endOffset: Int64?, maximumElementBytes: Int) throws(FileSourceError) {
+    /// - Parameters:
+    ///   - arrayOffset: where the array's `[` is, when it is not the whole file.
+    ///   - stopsAtArrayEnd: stop at the closing `]` instead of requiring the file to end there.
+    init(path: String, startOffset: Int64?, startNumber: Int, endOffset: Int64?, maximumElementBytes: Int,
+         arrayOffset: Int64 = 0, stopsAtArrayEnd: Bool = false) throws(FileSourceError) {
         self.path = path
         self.maximumElementBytes = maximumElementBytes
         self.number = startNumber
+        self.stopsAtArrayEnd = stopsAtArrayEnd
         if let startOffset, startOffset > 0 {
             chunks = try FileChunkReader(path: path, startOffset: startOffset, endOffset: endOffset)
             place = .afterElement
         } else {
-            chunks = try FileChunkReader(path: path, startOffset: 0, endOffset: endOffset)
+            chunks = try FileChunkReader(path: path, startOffset: arrayOffset, endOffset: endOffset)
             place = .beforeArray
-            try chunks.skipByteOrderMark()
+            if arrayOffset == 0 { try chunks.skipByteOrderMark() }
         }
     }
 
@@ -142,6 +150,7 @@ final class JSONArrayElementSource {
                     throw broken("expected ',' or ']' after record \(number) at byte \(offset), found \(Self.describe(byte))")
                 }
             case .afterArray:
+                if stopsAtArrayEnd { return nil }
                 guard let byte else { return nil }
                 throw broken("unexpected \(Self.describe(byte)) at byte \(offset) after the array's closing ']'")
             }
