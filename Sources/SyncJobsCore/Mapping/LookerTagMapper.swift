@@ -130,7 +130,7 @@ public enum LookerTagMapper {
 
         /// Written targets in first-visit order, each with the row that supplies its value: a
         /// later field with the same target replaces the value but keeps the position, as in the action.
-        var targets: [(canonical: String, shown: String, row: Int)] = []
+        var targets: [(canonical: String, shown: String, row: Int, replaced: [Int])] = []
         var targetPosition: [String: Int] = [:]
         var hasIdentityField = false
 
@@ -186,14 +186,17 @@ public enum LookerTagMapper {
             guard let canonical, let shown else { continue }
             if let position = targetPosition[canonical] {
                 let replaced = targets[position].row
-                rows[replaced].target = nil
-                rows[replaced].note = "not sent: replaced by '\(field.name)' (the last field visited wins)"
+                targets[position].replaced.append(replaced)
+                for loser in targets[position].replaced {
+                    rows[loser].target = nil
+                    rows[loser].note = "not sent: replaced by '\(field.name)' (the last field visited wins)"
+                }
                 warn("fields '\(rows[replaced].field.name)' and \(quotedField) both go to '\(shown)'; \(quotedField) is visited later, so its value is sent",
                      "keep one of the tags in LookML, or remove one field from the query")
                 targets[position].row = rowIndex
             } else {
                 targetPosition[canonical] = targets.count
-                targets.append((canonical, shown, rowIndex))
+                targets.append((canonical, shown, rowIndex, []))
             }
         }
 
