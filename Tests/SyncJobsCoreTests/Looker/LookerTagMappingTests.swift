@@ -257,6 +257,21 @@ import Testing
         #expect(batches.last == #"{"environment":"production","user_identities":{"customer_id":"250"},"user_attributes":{"looker_orders.count":5}}"#)
     }
 
+    @Test func aFailedRequestIsReportedEvenWhenTheRowCountIsAMultipleOf100() async throws {
+        // The action answers success for 200 rows whose two POSTs both fail (it awaits no full
+        // chunk); here the failure ends the run with its message and only acknowledged rows count.
+        let fixture = LookerFixture(dimensions: [.field("users.id", #"["mp_customer_id"]"#)], rows: (1...200).map { [String($0)] })
+        let t = try TestWorkspace()
+        try t.write("data/result.json", fixture.json())
+        let job = try t.job("j", jobYAML(type: "user"))
+        let destination = RecordingDestination(failOnRequest: 1)  // the second request (0-based)
+        let result = try await t.run(job, destination: destination)
+        #expect(result.errorMessage == "the destination is down")
+        #expect(result.counts.rowsSent == 100)
+        #expect(destination.requests.map(\.batchCount) == [100])
+        #expect(try t.state().runs(job: "j", limit: 1).map(\.status) == [.failed])
+    }
+
     // MARK: written mappings and job-file errors
 
     @Test func anExplicitMappingNamesColumnsByLookerFieldName() async throws {
