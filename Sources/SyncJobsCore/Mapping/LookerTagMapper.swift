@@ -170,10 +170,12 @@ public enum LookerTagMapper {
                     }
                 case LookerTags.customAttribute?:
                     canonical = "events.data.custom_attributes.\(LookerTags.attributeName(field.name))"
-                case let tag? where eventDataByTag[tag] != nil:
-                    canonical = "events.data.\(eventDataByTag[tag] ?? "")"
                 case let tag?:
-                    note = "not sent: '\(tag)' is not an mParticle tag"
+                    if let dataField = eventDataByTag[tag] {
+                        canonical = "events.data.\(dataField)"
+                    } else {
+                        note = "not sent: '\(tag)' is not an mParticle tag"
+                    }
                 case nil:
                     note = field.tags.isEmpty ? "not sent: no mp_ tag" : "not sent: no mp_ tag that counts"
                 }

@@ -325,5 +325,15 @@ import Testing
         #expect(try diagnostics("type: user\nsource: { file: ../data/r.json, format: looker }\nmapping: looker\nidentity_names: Looker\n") == [
             "j.yaml:4:17: 'identity_names' is 'Looker', which is not allowed; did you mean 'looker'?",
         ])
+        var pivoted = Self.identityFixture
+        pivoted.pivots = #"[{"name":"orders.created_month"}]"#
+        try t.write("data/p.json", pivoted.json())
+        #expect(try diagnostics("type: user\nsource: { file: ../data/p.json, format: looker }\nmapping: looker\n") == [
+            "j.yaml:2:9: the Looker result \(Paths.display(t.path("data/p.json"))) is pivoted on 'orders.created_month': each row holds one cell per pivot value, which no single mParticle field can take; remove the pivot in Looker and export the query again",
+        ])
+        try t.write("data/n.json", #"[{"users.email": "a@x.io"}]"#)
+        #expect(try diagnostics("type: user\nsource: { file: ../data/n.json, format: looker }\nmapping: looker\n") == [
+            "j.yaml:2:9: cannot read '\(Paths.display(t.path("data/n.json")))': expected '{' at byte 0, found '['; a Looker source must be a json_detail query result: one object with 'fields' and 'data'",
+        ])
     }
 }

@@ -104,10 +104,7 @@ final class JSONArrayElementSource {
         FileSourceError(path: path, message: "the JSON array is broken: \(message)")
     }
 
-    private static func describe(_ byte: UInt8) -> String {
-        if byte >= 0x21 && byte < 0x7F { return "'\(Character(Unicode.Scalar(byte)))'" }
-        return "byte 0x\(String(byte, radix: 16, uppercase: true))"
-    }
+    private static func describe(_ byte: UInt8) -> String { JSONValueScanner.describe(byte) }
 
     /// The next element, or nil after the closing `]` (or for an empty file).
     func nextElement() throws(FileSourceError) -> Element? {
@@ -159,21 +156,7 @@ final class JSONArrayElementSource {
 
     /// Consumes whitespace and returns the next byte without consuming it; nil at end of file.
     private func nextSignificantByte() throws(FileSourceError) -> UInt8? {
-        while true {
-            let bytes = chunks.bytes
-            let limit = chunks.available
-            var index = 0
-            while index < limit {
-                switch bytes[index] {
-                case 0x20, 0x0A, 0x0D, 0x09: index += 1
-                default:
-                    chunks.consume(index)
-                    return chunks.bytes[0]
-                }
-            }
-            chunks.consume(index)
-            if !(try chunks.readMore()) { return nil }
-        }
+        try JSONValueScanner.nextSignificantByte(chunks)
     }
 
     /// Finds the end of the element that starts at the window's first byte.
