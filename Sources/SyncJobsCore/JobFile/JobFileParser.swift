@@ -64,9 +64,11 @@ public enum JobFileParser {
         // mapping
         var mapping: [MappingEntry] = []
         var lookerTagMapping: LookerTagMapping?
+        var mappingIsScalar = false
         if let node = top.value("mapping") {
             locations["mapping"] = reader.location(node)
             if case .scalar(let scalar) = node {
+                mappingIsScalar = true
                 lookerTagMapping = parseLookerTagMapping(scalar.string, node: node, top: top, source: source, reader: reader)
             } else {
                 mapping = parseMapping(node, reader: reader)
@@ -96,7 +98,7 @@ public enum JobFileParser {
             destination = parseDestination(map, reader: reader, directory: directory, jobName: name)
         }
 
-        if lookerTagMapping == nil, let key = top.keyNode("identity_names") {
+        if !mappingIsScalar, let key = top.keyNode("identity_names") {
             _ = top.value("identity_names")
             reader.error(key, "'identity_names' applies to 'mapping: looker' only",
                          fix: "remove it; a mapping list names each identity key in its 'to:'")
@@ -187,11 +189,15 @@ public enum JobFileParser {
     static func parseLookerTagMapping(_ text: String, node: Node, top: YAMLReader.Map, source: SourceSpec?,
                                       reader: YAMLReader) -> LookerTagMapping? {
         guard text == "looker" else {
+            _ = top.value("identity_names")  // judged once the mapping is right
             reader.error(node, "'mapping' is '\(text)'; it must be a list of entries, or 'looker' to derive it from the LookML tags of a Looker result",
                          fix: text.lowercased() == "looker" ? "write 'mapping: looker'" : "write each entry on its own line starting with '- ', e.g. '- { column: email, to: user_identities.email }'")
             return nil
         }
-        if let source, case .file(_, let format) = source, format == .looker {} else if source != nil {
+        switch source {
+        case .file(_, .looker)?, nil:
+            break  // a missing source has its own diagnostic
+        default:
             reader.error(node, "'mapping: looker' derives the mapping from the LookML tags of a Looker result, but the source is not one",
                          fix: "add 'format: looker' to 'source:' for a Looker json_detail result, or write the mapping as a list")
         }
