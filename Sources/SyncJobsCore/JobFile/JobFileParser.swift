@@ -191,7 +191,7 @@ public enum JobFileParser {
         guard text == "looker" else {
             _ = top.value("identity_names")  // judged once the mapping is right
             reader.error(node, "'mapping' is '\(text)'; it must be a list of entries, or 'looker' to derive it from the LookML tags of a Looker result",
-                         fix: text.lowercased() == "looker" ? "write 'mapping: looker'" : "write each entry on its own line starting with '- ', e.g. '- { column: email, to: user_identities.email }'")
+                         fix: Spelling.suggestion(for: text, among: ["looker"]) != nil ? "did you mean 'looker'?" : "write each entry on its own line starting with '- ', e.g. '- { column: email, to: user_identities.email }'")
             return nil
         }
         switch source {
