@@ -75,6 +75,15 @@ sync: { mode: incremental, iterator: updated_at, iterator_type: timestamp }
 destination: { path: ../out/sqlite-users.ndjson, environment: production }
 YAML
 sed -e 's/sqlite-users/sqlite-users-full/' -e 's/sync: .*/sync: { mode: full }/' "$WORK/jobs/sqlite-users.yaml" > "$WORK/jobs/sqlite-users-full.yaml"
+# A Looker json_detail result (about 725 bytes a row) with the mapping derived from its tags.
+python3 examples/looker/make_looker_examples.py --users "$ROWS" --events 10 --out "$WORK/data"
+cat > "$WORK/jobs/looker-users.yaml" <<YAML
+name: looker-users
+type: user
+source: { file: ../data/users.json, format: looker }
+mapping: looker
+destination: { path: ../out/looker-users.ndjson, environment: production }
+YAML
 
 measure() { # job
     local start end rss line
@@ -87,6 +96,6 @@ measure() { # job
     python3 -c "import sys; r=int('$rows'); s=$end-$start; print(f'{\"$1\":<20} {r:>11,} rows {s:7.2f} s {r/s:>11,.0f} rows/s  peak RSS {int(\"$rss\")/1024:6.1f} MiB')"
 }
 echo "syncjobs benchmark: $ROWS rows, $(nproc) cores, $(uname -m)"
-for job in csv-events ndjson-events sqlite-users sqlite-users-full csv-events-10x; do measure "$job"; done
+for job in csv-events ndjson-events sqlite-users sqlite-users-full looker-users csv-events-10x; do measure "$job"; done
 echo "second incremental run of csv-events (nothing new):"
 measure csv-events

@@ -138,7 +138,7 @@ final class Project {
 
         let all = try project.jobs("validate")
         #expect(all.status == 2)
-        #expect(all.stdout == "ok jobs/app-events.yaml\nok jobs/shop-users-full.yaml\nok jobs/shop-users.yaml\n")
+        #expect(all.stdout == "ok jobs/app-events.yaml\nok jobs/looker-events.yaml\nok jobs/looker-users-explicit.yaml\nok jobs/looker-users.yaml\nok jobs/shop-users-full.yaml\nok jobs/shop-users.yaml\n")
     }
 
     @Test func exitCodesForUsageAndMissingJobs() throws {

@@ -77,11 +77,15 @@ public enum PlanCommand {
         lines.append("rows to read: \(Format.count(count))")
 
         lines.append("")
-        lines.append("mapping:")
-        let summary = plan.summary
-        let width = summary.map(\.source.count).max() ?? 0
-        for entry in summary {
-            lines.append("  \(entry.source.padding(toLength: width, withPad: " ", startingAt: 0))  →  \(entry.target)")
+        if let derived = plan.lookerMapping {
+            lines.append(contentsOf: lookerMappingTable(derived))
+        } else {
+            lines.append("mapping:")
+            let summary = plan.summary
+            let width = summary.map(\.source.count).max() ?? 0
+            for entry in summary {
+                lines.append("  \(entry.source.padding(toLength: width, withPad: " ", startingAt: 0))  →  \(entry.target)")
+            }
         }
 
         // Preview: map rows until a few batches come out.
@@ -125,6 +129,26 @@ public enum PlanCommand {
         }
         if skipped > 0 { lines.append("(\(Format.plural(skipped, "row")) skipped as already delivered)") }
         return lines.joined(separator: "\n")
+    }
+
+    /// The mapping derived from LookML tags as a table (field, tag, target), in the order the
+    /// fields are visited, so a user can see why each field goes where it goes.
+    static func lookerMappingTable(_ derived: LookerDerivedMapping) -> [String] {
+        var lines = ["mapping: derived from the LookML tags (\(derived.kind.rawValue) job, \(derived.identityNames == .looker ? "the Looker action's identity names" : "canonical identity names"))"]
+        var table: [[String]] = [["field", "tag", "target"]]
+        for row in derived.rows {
+            let kind = row.field.category == .dimension ? "" : " (\(row.field.category.rawValue))"
+            table.append([row.field.name + kind, row.tag ?? "-", row.target ?? row.note ?? "not sent"])
+        }
+        for (target, value) in derived.defaults {
+            table.append(["(no field)", "-", "\(target) = '\(value)'"])
+        }
+        let widths = (0..<2).map { column in table.map { $0[column].count }.max() ?? 0 }
+        for row in table {
+            lines.append("  " + row[0].padding(toLength: widths[0], withPad: " ", startingAt: 0) + "  "
+                         + row[1].padding(toLength: widths[1], withPad: " ", startingAt: 0) + "  " + row[2])
+        }
+        return lines
     }
 
     static func destinationDetail(_ job: JobDefinition) -> String {

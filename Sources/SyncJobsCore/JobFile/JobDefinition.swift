@@ -14,6 +14,9 @@ public struct JobDefinition: Sendable {
     public var destination: DestinationSpec
     /// Where keys were written, for diagnostics found after parsing.
     public var locations: [String: SourceLocation]
+    /// `mapping: looker`: the mapping is derived from the LookML tags of a Looker result when the
+    /// source is opened, and `mapping` is empty until then.
+    public var lookerTagMapping: LookerTagMapping? = nil
 
     public func location(_ key: String) -> SourceLocation {
         locations[key] ?? SourceLocation(file: filePath, line: 1, column: 1)
@@ -22,6 +25,8 @@ public struct JobDefinition: Sendable {
 
 public enum FileFormat: String, Sendable, CaseIterable {
     case csv, tsv, ndjson, json
+    /// A Looker `json_detail` query result: fields with their LookML tags, then rows of cells.
+    case looker
 }
 
 public enum SourceSpec: Sendable {
@@ -56,6 +61,17 @@ public struct MappingEntry: Sendable {
     public var type: ValueType?
     public var location: SourceLocation
     public var targetLocation: SourceLocation
+}
+
+/// How `mapping: looker` derives a mapping (README "Looker query results").
+public struct LookerTagMapping: Sendable {
+    /// `identity_names:`: the Events API's keys (`customer_id`, `other_id_2`), or the spellings
+    /// the Looker action sends (`customerid`, `other2`).
+    public enum IdentityNames: String, Sendable, CaseIterable { case canonical, looker }
+
+    public var identityNames: IdentityNames
+
+    public init(identityNames: IdentityNames = .canonical) { self.identityNames = identityNames }
 }
 
 /// Conversions a mapping entry may ask for with `type:`.

@@ -3,7 +3,7 @@ import Yams
 
 /// Turns a job file into a `JobDefinition`, or every problem in it as diagnostics.
 public enum JobFileParser {
-    static let rootKeys = ["name", "type", "source", "mapping", "sync", "schedule", "destination"]
+    static let rootKeys = ["name", "type", "source", "mapping", "identity_names", "sync", "schedule", "destination"]
     static let sourceKeys = ["sqlite", "query", "table", "file", "format"]
     static let syncKeys = ["mode", "iterator", "iterator_type", "from", "lookback", "backfill_window"]
     static let scheduleKeys = ["type", "frequency", "start", "end", "timezone"]
@@ -63,9 +63,16 @@ public enum JobFileParser {
 
         // mapping
         var mapping: [MappingEntry] = []
+        var lookerTagMapping: LookerTagMapping?
+        var mappingIsScalar = false
         if let node = top.value("mapping") {
             locations["mapping"] = reader.location(node)
-            mapping = parseMapping(node, reader: reader)
+            if case .scalar(let scalar) = node {
+                mappingIsScalar = true
+                lookerTagMapping = parseLookerTagMapping(scalar.string, node: node, top: top, source: source, reader: reader)
+            } else {
+                mapping = parseMapping(node, reader: reader)
+            }
         } else {
             reader.error(root, "missing key 'mapping'", fix: "add 'mapping:' with a list such as '- { column: email, to: user_identities.email }'")
         }
@@ -91,13 +98,20 @@ public enum JobFileParser {
             destination = parseDestination(map, reader: reader, directory: directory, jobName: name)
         }
 
+        if !mappingIsScalar, let key = top.keyNode("identity_names") {
+            _ = top.value("identity_names")
+            reader.error(key, "'identity_names' applies to 'mapping: looker' only",
+                         fix: "remove it; a mapping list names each identity key in its 'to:'")
+        }
+
         top.reportUnknownKeys(known: rootKeys)
         let diagnostics = reader.diagnostics
         guard let source, !diagnostics.contains(where: { $0.severity == .error }) else {
             throw JobFileError(diagnostics)
         }
         let job = JobDefinition(name: name, filePath: filePath, kind: kind, source: source, mapping: mapping, sync: sync,
-                                schedule: schedule, destination: destination, locations: locations)
+                                schedule: schedule, destination: destination, locations: locations,
+                                lookerTagMapping: lookerTagMapping)
         return (job, diagnostics)
     }
 
@@ -168,6 +182,27 @@ public enum JobFileParser {
                          fix: "add 'format:' with one of 'csv', 'tsv', 'ndjson', 'json'")
             return nil
         }
+    }
+
+    /// `mapping: looker` (with an optional `identity_names:`): derive the mapping from the LookML
+    /// tags of a Looker result when the source is opened.
+    static func parseLookerTagMapping(_ text: String, node: Node, top: YAMLReader.Map, source: SourceSpec?,
+                                      reader: YAMLReader) -> LookerTagMapping? {
+        guard text == "looker" else {
+            _ = top.value("identity_names")  // judged once the mapping is right
+            reader.error(node, "'mapping' is '\(text)'; it must be a list of entries, or 'looker' to derive it from the LookML tags of a Looker result",
+                         fix: Spelling.suggestion(for: text, among: ["looker"]) != nil ? "did you mean 'looker'?" : "write each entry on its own line starting with '- ', e.g. '- { column: email, to: user_identities.email }'")
+            return nil
+        }
+        switch source {
+        case .file(_, .looker)?, nil:
+            break  // a missing source has its own diagnostic
+        default:
+            reader.error(node, "'mapping: looker' derives the mapping from the LookML tags of a Looker result, but the source is not one",
+                         fix: "add 'format: looker' to 'source:' for a Looker json_detail result, or write the mapping as a list")
+        }
+        let identityNames = top.choice("identity_names", LookerTagMapping.IdentityNames.self) ?? .canonical
+        return LookerTagMapping(identityNames: identityNames)
     }
 
     static func parseMapping(_ node: Node, reader: YAMLReader) -> [MappingEntry] {

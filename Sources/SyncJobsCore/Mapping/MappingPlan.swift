@@ -37,6 +37,8 @@ public struct MappingPlan: Sendable {
     public var extrasTarget: Target?
     /// Names already written by the wildcard target's section, so extras cannot collide.
     var extrasTakenNames: Set<String> = []
+    /// For `mapping: looker`: how each field of the Looker result was mapped, for `jobs plan`.
+    public var lookerMapping: LookerDerivedMapping? = nil
 
     /// One line per mapped target, for `jobs plan`.
     public var summary: [(source: String, target: String)] {
@@ -54,13 +56,17 @@ public struct MappingPlan: Sendable {
 public enum MappingCompiler {
     /// Compiles a job's mapping against an opened source's columns.
     public static func compile(job: JobDefinition, for source: any OpenedSource) -> (MappingPlan?, [Diagnostic]) {
-        compile(job: job, columns: source.columns, acceptsExtraKeys: source.acceptsExtraKeys,
+        if let rule = job.lookerTagMapping {
+            return LookerTagMapper.compile(job: job, rule: rule, for: source)
+        }
+        return compile(job: job, columns: source.columns, acceptsExtraKeys: source.acceptsExtraKeys,
                 sourceDescription: source.description)
     }
 
     /// Canonical order of event data fields in the output.
     static let eventDataOrder: [String] = [
-        "event_name", "custom_event_type", "screen_name", "timestamp_unixtime_ms", "source_message_id", "session_uuid",
+        "event_name", "custom_event_type", "screen_name", "timestamp_unixtime_ms", "source_message_id", "event_id",
+        "session_id", "session_uuid",
         "session_duration_ms", "currency_code", "location.latitude", "location.longitude", "location.accuracy",
         "product_action.action", "product_action.checkout_step", "product_action.checkout_options",
         "product_action.product_action_list", "product_action.product_list_source", "product_action.transaction_id",

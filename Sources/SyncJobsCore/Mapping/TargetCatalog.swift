@@ -152,6 +152,9 @@ public enum TargetCatalog {
         add("timestamp_unixtime_ms", .timestampMillis)
         add("source_message_id", .text(maxLength: nil))
         add("session_uuid", .text(maxLength: nil))
+        // Sent by the Looker action's mp_event_id and mp_session_id tags.
+        add("event_id", .integer)
+        add("session_id", .integer)
         add("location.latitude", .number)
         add("location.longitude", .number)
         add("location.accuracy", .number)

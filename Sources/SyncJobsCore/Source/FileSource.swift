@@ -1,6 +1,6 @@
 import Foundation
 
-/// Rows from a CSV, TSV, NDJSON or JSON file, streamed record by record.
+/// Rows from a CSV, TSV, NDJSON or JSON file or a Looker result, streamed record by record.
 ///
 /// A run reads the file as it was when the run started: bytes appended later are left for the
 /// next run. Files have no order, so incremental runs scan every record and keep those in the
@@ -13,6 +13,8 @@ final class FileSource: OpenedSource {
     let description: String
     let snapshotSize: Int64
     let fingerprint: FileFingerprint?
+    /// A Looker result's fields with their tags, for `mapping: looker`; nil for other formats.
+    let lookerFields: [LookerField]?
     var acceptsExtraKeys: Bool { format == .ndjson || format == .json }
     var deliversInIteratorOrder: Bool { false }
 
@@ -30,9 +32,10 @@ final class FileSource: OpenedSource {
         snapshotSize = Int64(info.st_size)
         fingerprint = FileFingerprint(device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
                                       head: Self.headHash(path: path, size: snapshotSize))
-        description = "\(format.rawValue.uppercased()) file \(shown)"
+        description = format == .looker ? "Looker result \(shown)" : "\(format.rawValue.uppercased()) file \(shown)"
         let reader = try Self.recordReader(path: path, format: format, startOffset: nil, startNumber: 0, endOffset: Int64(info.st_size))
         columns = reader.columns
+        lookerFields = (reader as? LookerRecordReader)?.fields
     }
 
     static func headHash(path: String, size: Int64) -> String {
@@ -54,6 +57,8 @@ final class FileSource: OpenedSource {
                 return try NDJSONRecordReader(path: path, startOffset: startOffset, startNumber: startNumber, endOffset: endOffset)
             case .json:
                 return try JSONArrayRecordReader(path: path, startOffset: startOffset, startNumber: startNumber, endOffset: endOffset)
+            case .looker:
+                return try LookerRecordReader(path: path, startOffset: startOffset, startNumber: startNumber, endOffset: endOffset)
             }
         } catch let error as SourceError {
             throw error

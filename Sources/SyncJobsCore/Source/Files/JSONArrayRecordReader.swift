@@ -77,18 +77,26 @@ final class JSONArrayElementSource {
     private var number: Int
     /// Bytes of the element last returned, consumed at the next call so its `bytes` stay valid.
     private var pendingConsume = 0
+    /// The array is a value inside a larger document (a Looker result's `data`), so whatever
+    /// follows its closing `]` belongs to that document and is not read.
+    private let stopsAtArrayEnd: Bool
 
-    init(path: String, startOffset: Int64?, startNumber: Int, endOffset: Int64?, maximumElementBytes: Int) throws(FileSourceError) {
+    /// - Parameters:
+    ///   - arrayOffset: where the array's `[` is, when it is not the whole file.
+    ///   - stopsAtArrayEnd: stop at the closing `]` instead of requiring the file to end there.
+    init(path: String, startOffset: Int64?, startNumber: Int, endOffset: Int64?, maximumElementBytes: Int,
+         arrayOffset: Int64 = 0, stopsAtArrayEnd: Bool = false) throws(FileSourceError) {
         self.path = path
         self.maximumElementBytes = maximumElementBytes
         self.number = startNumber
+        self.stopsAtArrayEnd = stopsAtArrayEnd
         if let startOffset, startOffset > 0 {
             chunks = try FileChunkReader(path: path, startOffset: startOffset, endOffset: endOffset)
             place = .afterElement
         } else {
-            chunks = try FileChunkReader(path: path, startOffset: 0, endOffset: endOffset)
+            chunks = try FileChunkReader(path: path, startOffset: arrayOffset, endOffset: endOffset)
             place = .beforeArray
-            try chunks.skipByteOrderMark()
+            if arrayOffset == 0 { try chunks.skipByteOrderMark() }
         }
     }
 
@@ -96,10 +104,7 @@ final class JSONArrayElementSource {
         FileSourceError(path: path, message: "the JSON array is broken: \(message)")
     }
 
-    private static func describe(_ byte: UInt8) -> String {
-        if byte >= 0x21 && byte < 0x7F { return "'\(Character(Unicode.Scalar(byte)))'" }
-        return "byte 0x\(String(byte, radix: 16, uppercase: true))"
-    }
+    private static func describe(_ byte: UInt8) -> String { JSONValueScanner.describe(byte) }
 
     /// The next element, or nil after the closing `]` (or for an empty file).
     func nextElement() throws(FileSourceError) -> Element? {
@@ -142,6 +147,7 @@ final class JSONArrayElementSource {
                     throw broken("expected ',' or ']' after record \(number) at byte \(offset), found \(Self.describe(byte))")
                 }
             case .afterArray:
+                if stopsAtArrayEnd { return nil }
                 guard let byte else { return nil }
                 throw broken("unexpected \(Self.describe(byte)) at byte \(offset) after the array's closing ']'")
             }
@@ -150,21 +156,7 @@ final class JSONArrayElementSource {
 
     /// Consumes whitespace and returns the next byte without consuming it; nil at end of file.
     private func nextSignificantByte() throws(FileSourceError) -> UInt8? {
-        while true {
-            let bytes = chunks.bytes
-            let limit = chunks.available
-            var index = 0
-            while index < limit {
-                switch bytes[index] {
-                case 0x20, 0x0A, 0x0D, 0x09: index += 1
-                default:
-                    chunks.consume(index)
-                    return chunks.bytes[0]
-                }
-            }
-            chunks.consume(index)
-            if !(try chunks.readMore()) { return nil }
-        }
+        try JSONValueScanner.nextSignificantByte(chunks)
     }
 
     /// Finds the end of the element that starts at the window's first byte.

@@ -1,0 +1,344 @@
+/// One field of a Looker query result, as its `fields` section describes it.
+public struct LookerField: Sendable, Hashable {
+    /// Where the field is listed in `fields`. The Looker mParticle action visits measures, then
+    /// dimensions, then table calculations, and that order decides which field wins a shared key.
+    public enum Category: String, Sendable, CaseIterable {
+        case measure, dimension
+        case tableCalculation = "table calculation"
+
+        /// The key of the list in `fields`.
+        var listKey: String {
+            switch self {
+            case .measure: return "measures"
+            case .dimension: return "dimensions"
+            case .tableCalculation: return "table_calculations"
+            }
+        }
+    }
+
+    /// `<view>.<field>` for measures and dimensions; a bare name for table calculations.
+    public var name: String
+    public var category: Category
+    /// The LookML `tags` exactly as Looker wrote them (usually strings; may be missing).
+    public var tags: [Value]
+
+    public init(name: String, category: Category, tags: [Value]) {
+        self.name = name
+        self.category = category
+        self.tags = tags
+    }
+}
+
+/// Streams the rows of a Looker `json_detail` query result (also `json_detail_lite_stream`).
+///
+/// The document is one object: metadata, `fields` (measures, dimensions and table calculations
+/// with their tags), then `data`, an array of rows mapping a field name to a cell
+/// `{value, rendered, links, …}`. Only the `fields` object is parsed whole; `data` is read one
+/// row at a time by `JSONArrayElementSource`, so memory stays bounded whatever the result size.
+/// Columns are the field names in the action's visit order (measures, dimensions, table
+/// calculations) and a row's values are its cells' `value`s. Pivoted results are refused: their
+/// cells hold one value per pivot column, which no single mParticle field can take.
+public final class LookerRecordReader: FileRecordReader {
+    public let path: String
+    public let fields: [LookerField]
+    public let columns: [String]
+
+    private let elements: JSONArrayElementSource
+    private let indexByName: [String: Int]
+    private let maximumRecordBytes: Int
+
+    /// - Parameters:
+    ///   - startOffset: resume point, a previous record's `endOffset` (just after a row of `data`).
+    ///   - startNumber: rows before `startOffset`; the next row is numbered one more.
+    ///   - endOffset: bytes from this offset on are not read (the file size when the run started).
+    public init(
+        path: String,
+        startOffset: Int64? = nil,
+        startNumber: Int = 0,
+        endOffset: Int64? = nil,
+        maximumRecordBytes: Int = FileRecordLimits.defaultMaximumRecordBytes
+    ) throws {
+        self.path = path
+        self.maximumRecordBytes = max(maximumRecordBytes, 1)
+        let header = try LookerResultHeader.scan(path: path, endOffset: endOffset, maximumFieldsBytes: FileRecordLimits.defaultMaximumRecordBytes)
+        fields = header.fields
+        columns = header.fields.map(\.name)
+        var indexByName: [String: Int] = [:]
+        for (index, name) in columns.enumerated() where indexByName[name] == nil { indexByName[name] = index }
+        self.indexByName = indexByName
+        elements = try JSONArrayElementSource(path: path, startOffset: startOffset, startNumber: startNumber, endOffset: endOffset,
+                                              maximumElementBytes: self.maximumRecordBytes, arrayOffset: header.dataOffset,
+                                              stopsAtArrayEnd: true)
+    }
+
+    public func next() throws -> FileRecordResult? {
+        guard let element = try elements.nextElement() else { return nil }
+        let number = element.number
+        func malformed(_ reason: String) -> FileRecordResult {
+            let raw = element.oversizedPrefix.map { prefix in prefix.withUnsafeBytes { RawText.make($0) } } ?? RawText.make(element.bytes)
+            return .malformed(number: number, endOffset: element.endOffset, reason: reason, raw: raw)
+        }
+        if element.oversizedPrefix != nil {
+            return malformed("row \(number) is longer than the \(maximumRecordBytes.byteSizeText) limit for one row")
+        }
+        let row: Value
+        do {
+            row = try JSONParser.parse(element.bytes)
+        } catch {
+            return malformed("row \(number) is not valid JSON: \(error.problem) at byte \(element.startOffset + Int64(error.offset))")
+        }
+        guard case .object(let cells) = row else {
+            return malformed("row \(number) is \(JSONColumnAligner.describeKind(row)), not an object of cells")
+        }
+        var values = [Value](repeating: .null, count: columns.count)
+        var seen = [Bool](repeating: false, count: columns.count)
+        for cell in cells {
+            guard let index = indexByName[cell.key] else {
+                return malformed("row \(number) has a cell for '\(cell.key)', which is not among the result's fields")
+            }
+            switch Self.cellValue(cell.value) {
+            case .success(let value):
+                values[index] = value
+                seen[index] = true
+            case .failure(let problem):
+                return malformed("row \(number): the cell of '\(cell.key)' \(problem.text)")
+            }
+        }
+        if let missing = seen.firstIndex(of: false) {
+            return malformed("row \(number) has no cell for field '\(columns[missing])'")
+        }
+        return .record(FileRecord(number: number, values: values, endOffset: element.endOffset))
+    }
+
+    /// A cell's `value`. Anything else is reported rather than read as null, so a value is never
+    /// dropped silently.
+    static func cellValue(_ cell: Value) -> Result<Value, ValueConversion.Reason> {
+        guard case .object(let entries) = cell else {
+            return .failure(.init("is \(JSONColumnAligner.describeKind(cell)), not a Looker cell like {\"value\": …}"))
+        }
+        if let value = entries.first(where: { $0.key == "value" }) { return .success(value.value) }
+        if !entries.isEmpty, entries.allSatisfy({ if case .object = $0.value { return true } else { return false } }) {
+            return .failure(.init("holds one cell per pivot value (\(entries.prefix(3).map { "'\($0.key)'" }.joined(separator: ", "))); pivoted results are not supported, remove the pivot in Looker"))
+        }
+        return .failure(.init("has no 'value'"))
+    }
+}
+
+/// The part of a Looker result read before its rows: the fields, and where `data` starts.
+struct LookerResultHeader {
+    var fields: [LookerField]
+    /// File offset of the `[` that opens `data`.
+    var dataOffset: Int64
+
+    /// Reads the top-level object member by member: `fields` is parsed (it is small), every other
+    /// member is skipped without being kept, and `data` is only located. Looker writes `fields`
+    /// first; when `data` comes first it is skipped over to find `fields`, then read from its start.
+    static func scan(path: String, endOffset: Int64?, maximumFieldsBytes: Int) throws -> LookerResultHeader {
+        let chunks = try FileChunkReader(path: path, startOffset: 0, endOffset: endOffset)
+        try chunks.skipByteOrderMark()
+        func fail(_ message: String) -> FileSourceError {
+            FileSourceError(path: path, message: message)
+        }
+        let notLooker = "a Looker source must be a json_detail query result: one object with 'fields' and 'data'"
+        guard let first = try JSONValueScanner.nextSignificantByte(chunks) else { throw fail("the file is empty; \(notLooker)") }
+        guard first == UInt8(ascii: "{") else {
+            throw fail("expected '{' at byte \(chunks.offset), found \(JSONValueScanner.describe(first)); \(notLooker)")
+        }
+        chunks.consume(1)
+        var fieldsValue: Value?
+        var dataOffset: Int64?
+        var expectMember = false
+        members: while true {
+            guard let byte = try JSONValueScanner.nextSignificantByte(chunks) else {
+                throw fail("the file ends at byte \(chunks.offset) inside the result object")
+            }
+            if byte == UInt8(ascii: "}"), !expectMember { break }
+            guard byte == UInt8(ascii: "\"") else {
+                throw fail("expected a key at byte \(chunks.offset), found \(JSONValueScanner.describe(byte))")
+            }
+            let keyOffset = chunks.offset
+            let keyLength = try JSONValueScanner.scan(chunks, keepLimit: 1 << 16, path: path)
+            guard let keyLength, case .string(let key)? = try? JSONParser.parse(chunks.buffer(from: 0, to: keyLength)) else {
+                throw fail("the key at byte \(keyOffset) is not a valid JSON string")
+            }
+            chunks.consume(keyLength)
+            guard try JSONValueScanner.nextSignificantByte(chunks) == UInt8(ascii: ":") else {
+                throw fail("expected ':' after the key '\(key)' at byte \(chunks.offset)")
+            }
+            chunks.consume(1)
+            guard let valueStart = try JSONValueScanner.nextSignificantByte(chunks) else {
+                throw fail("the file ends at byte \(chunks.offset) before the value of '\(key)'")
+            }
+            switch key {
+            case "fields":
+                let start = chunks.offset
+                guard let length = try JSONValueScanner.scan(chunks, keepLimit: maximumFieldsBytes, path: path) else {
+                    throw fail("the 'fields' object at byte \(start) is longer than \(maximumFieldsBytes.byteSizeText)")
+                }
+                do {
+                    fieldsValue = try JSONParser.parse(chunks.buffer(from: 0, to: length))
+                } catch {
+                    throw fail("the 'fields' object is not valid JSON: \(error.problem) at byte \(start + Int64(error.offset))")
+                }
+                chunks.consume(length)
+            case "data":
+                guard valueStart == UInt8(ascii: "[") else {
+                    throw fail("'data' at byte \(chunks.offset) is not an array of rows (found \(JSONValueScanner.describe(valueStart)))")
+                }
+                dataOffset = chunks.offset
+                if fieldsValue != nil { break members }
+                if let length = try JSONValueScanner.scan(chunks, keepLimit: 0, path: path) { chunks.consume(length) }
+            default:
+                if let length = try JSONValueScanner.scan(chunks, keepLimit: 0, path: path) { chunks.consume(length) }
+            }
+            guard let separator = try JSONValueScanner.nextSignificantByte(chunks) else {
+                throw fail("the file ends at byte \(chunks.offset) inside the result object")
+            }
+            if separator == UInt8(ascii: "}") { break }
+            guard separator == UInt8(ascii: ",") else {
+                throw fail("expected ',' or '}' after the value of '\(key)' at byte \(chunks.offset), found \(JSONValueScanner.describe(separator))")
+            }
+            chunks.consume(1)
+            expectMember = true
+        }
+        guard let fieldsValue else {
+            throw fail("the result has no 'fields'; \(notLooker) (in Looker, download or schedule the query as JSON detail)")
+        }
+        guard let dataOffset else {
+            throw fail("the result has no 'data' array of rows; \(notLooker)")
+        }
+        return LookerResultHeader(fields: try fields(of: fieldsValue, path: path), dataOffset: dataOffset)
+    }
+
+    /// The fields in the action's visit order; a pivoted result is refused here, before any row.
+    static func fields(of value: Value, path: String) throws -> [LookerField] {
+        func fail(_ message: String) -> FileSourceError { FileSourceError(path: path, message: message) }
+        guard case .object = value else { throw fail("'fields' is \(JSONColumnAligner.describeKind(value)), not an object") }
+        if case .array(let pivots)? = value["pivots"], !pivots.isEmpty {
+            let names = pivots.map { $0["name"].flatMap { if case .string(let s) = $0 { return s } else { return nil } } ?? "?" }
+            throw SourceError("the Looker result \(Paths.display(path)) is pivoted on \(names.map { "'\($0)'" }.joined(separator: ", ")): each row holds one cell per pivot value, which no single mParticle field can take; remove the pivot in Looker and export the query again")
+        }
+        var fields: [LookerField] = []
+        var seen: Set<String> = []
+        for category in LookerField.Category.allCases {
+            let list: [Value]
+            switch value[category.listKey] {
+            case nil, .null?: list = []
+            case .array(let items)?: list = items
+            case let other?: throw fail("'fields.\(category.listKey)' is \(JSONColumnAligner.describeKind(other)), not a list")
+            }
+            for (position, item) in list.enumerated() {
+                guard case .string(let name)? = item["name"], !name.isEmpty else {
+                    throw fail("'fields.\(category.listKey)' entry \(position + 1) has no 'name'")
+                }
+                guard seen.insert(name).inserted else {
+                    throw fail("the field '\(name)' is listed twice in 'fields'")
+                }
+                let tags: [Value]
+                switch item["tags"] {
+                case .array(let list)?: tags = list
+                default: tags = []
+                }
+                fields.append(LookerField(name: name, category: category, tags: tags))
+            }
+        }
+        return fields
+    }
+}
+
+/// Finds the extent of JSON values in a `FileChunkReader` window without parsing them.
+enum JSONValueScanner {
+    static func describe(_ byte: UInt8) -> String {
+        if byte >= 0x21 && byte < 0x7F { return "'\(Character(Unicode.Scalar(byte)))'" }
+        return "byte 0x\(String(byte, radix: 16, uppercase: true))"
+    }
+
+    /// Consumes whitespace and returns the next byte without consuming it; nil at end of file.
+    static func nextSignificantByte(_ chunks: FileChunkReader) throws(FileSourceError) -> UInt8? {
+        while true {
+            let bytes = chunks.bytes
+            let limit = chunks.available
+            var index = 0
+            while index < limit {
+                switch bytes[index] {
+                case 0x20, 0x0A, 0x0D, 0x09: index += 1
+                default:
+                    chunks.consume(index)
+                    return chunks.bytes[0]
+                }
+            }
+            chunks.consume(index)
+            if !(try chunks.readMore()) { return nil }
+        }
+    }
+
+    /// Scans the value starting at the window's first byte, following strings, escapes and
+    /// nesting across chunk boundaries. Returns its length in the window (the caller consumes
+    /// it), or nil when it grew past `keepLimit`: then it was consumed while scanning, so a
+    /// skipped value of any size costs one chunk of memory.
+    static func scan(_ chunks: FileChunkReader, keepLimit: Int, path: String) throws(FileSourceError) -> Int? {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        let startOffset = chunks.offset
+        let first = chunks.bytes[0]
+        let isScalar = first != UInt8(ascii: "{") && first != UInt8(ascii: "[") && first != quote
+        var index = 0
+        var depth = 0
+        var inString = false
+        var discarded = false
+        while true {
+            let bytes = chunks.bytes
+            let limit = chunks.available
+            scan: while index < limit {
+                if isScalar {
+                    switch bytes[index] {
+                    case UInt8(ascii: ","), UInt8(ascii: "]"), UInt8(ascii: "}"), 0x20, 0x0A, 0x0D, 0x09:
+                        return discarded ? consumed(chunks, index) : index
+                    default:
+                        index += 1
+                        continue
+                    }
+                }
+                if inString {
+                    while index < limit, bytes[index] != quote, bytes[index] != backslash { index += 1 }
+                    guard index < limit else { break scan }
+                    if bytes[index] == backslash {
+                        guard index + 1 < limit else { break scan }
+                        index += 2
+                        continue
+                    }
+                    inString = false
+                    index += 1
+                    if depth == 0 { return discarded ? consumed(chunks, index) : index }
+                    continue
+                }
+                switch bytes[index] {
+                case quote: inString = true
+                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                    if depth == 0 {
+                        index += 1
+                        return discarded ? consumed(chunks, index) : index
+                    }
+                default: break
+                }
+                index += 1
+            }
+            if index > keepLimit {
+                // Too long to keep: drop what was scanned (an escape cut by the window's end
+                // was not scanned yet, so it stays).
+                chunks.consume(index)
+                index = 0
+                discarded = true
+            }
+            if try chunks.readMore() { continue }
+            if isScalar { return discarded ? consumed(chunks, index) : index }
+            throw FileSourceError(path: path, message: "the file ends inside the value that starts at byte \(startOffset)")
+        }
+    }
+
+    private static func consumed(_ chunks: FileChunkReader, _ length: Int) -> Int? {
+        chunks.consume(length)
+        return nil
+    }
+}
