@@ -83,7 +83,7 @@ final class Project {
         #expect(result.stderr == "  rejected row 42: every identity is null or empty (column 'customer_id', column 'email'); a batch must identify its user\n")
         let lines = project.read("out/shop-users.ndjson").split(separator: "\n")
         #expect(lines.count == 2)
-        #expect(lines[0].hasPrefix(#"[{"environment":"production","user_identities":{"customer_id":"C00001","email":"linus.perlman1@example.com"},"user_attributes":{"$FirstName":"Linus","source":"warehouse","plan":"enterprise","ltv":3341.36,"country":"US","order_count":2}},"#))
+        #expect(lines[0].hasPrefix(#"[{"environment":"production","user_identities":{"customer_id":"C00001","email":"linus.perlman1@example.com"},"user_attributes":{"$FirstName":"Linus","source":"warehouse","plan":"enterprise","ltv":3341.36,"country":"US","order_count":2},"source_request_id":"3f8aa4e087cce02e4936ff8100561c41"},"#))
 
         let again = try project.jobs("run", "shop-users")
         #expect(again.stdout.contains("read 1 row, sent 0 in 0 requests, rejected 0, skipped 1 already delivered"))

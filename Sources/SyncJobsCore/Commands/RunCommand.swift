@@ -30,7 +30,7 @@ public enum RunCommand {
         let destination: (any Destination)?
         do {
             state = try workspace.openState()
-            destination = options.dryRun ? nil : try DestinationFactory.make(for: job)
+            destination = options.dryRun ? nil : try DestinationFactory.make(for: job, logger: logger)
         } catch {
             output.err("\(job.name): \(error)")
             return .runFailed

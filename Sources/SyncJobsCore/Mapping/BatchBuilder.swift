@@ -14,6 +14,11 @@ public enum MappedRow: Sendable {
 public struct BatchBuilder: Sendable {
     public let plan: MappingPlan
     private let environmentPrefix: [UInt8]
+    /// Seeds the idempotency hashes with the job's name, so two jobs sending equal rows to one API
+    /// key do not deduplicate each other.
+    private let idSeed: UInt64
+    /// Whether the mapping writes `events.data.source_message_id` itself.
+    private let mapsMessageID: Bool
 
     public init(plan: MappingPlan) {
         self.plan = plan
@@ -21,14 +26,23 @@ public struct BatchBuilder: Sendable {
         w.raw("{\"environment\":")
         w.string(plan.environment.rawValue)
         environmentPrefix = w.bytes
+        idSeed = RowHash.murmur3(Array(("syncjobs/" + plan.jobName).utf8)).high
+        mapsMessageID = plan.eventData.contains { $0.key == "source_message_id" }
     }
 
     private struct Rejection: Error { var reason: String }
 
     /// Maps a row. `extras` are keys of a JSON record that are not among the columns.
     public func map(_ values: [Value], extras: [Value.ObjectEntry] = []) -> MappedRow {
+        var eventTime: Int64?
+        return map(values, extras: extras, eventTime: &eventTime)
+    }
+
+    /// Maps a row and reports its event's `timestamp_unixtime_ms`, when it has one (to route
+    /// historical events).
+    public func map(_ values: [Value], extras: [Value.ObjectEntry] = [], eventTime: inout Int64?) -> MappedRow {
         do {
-            return .batch(try build(values, extras: extras))
+            return .batch(try build(values, extras: extras, eventTime: &eventTime))
         } catch let rejection as Rejection {
             return .rejected(rejection.reason)
         } catch {
@@ -56,7 +70,7 @@ public struct BatchBuilder: Sendable {
         }
     }
 
-    private func build(_ values: [Value], extras: [Value.ObjectEntry]) throws -> [UInt8] {
+    private func build(_ values: [Value], extras: [Value.ObjectEntry], eventTime: inout Int64?) throws -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 512)
         w.raw(environmentPrefix)
         var hasIdentity = false
@@ -123,14 +137,52 @@ public struct BatchBuilder: Sendable {
             throw Rejection(reason: "every identity is null or empty (\(identitySources)); a batch must identify its user")
         }
 
+        var dataHasFields = false
         if plan.jobKind == .event {
-            try writeEvent(into: &w, values, extras: extras)
+            dataHasFields = try writeEvent(into: &w, values, extras: extras, eventTime: &eventTime)
         }
-        w.raw(UInt8(ascii: "}"))
+        // Idempotency ids: deterministic, so a resend (retry, crash and rerun, lookback) carries the
+        // same ids and mParticle deduplicates it.
+        let id = try idempotencyHash(values, content: w.bytes)
+        if plan.jobKind == .event {
+            if !mapsMessageID {
+                w.raw(dataHasFields ? ",\"source_message_id\":\"" : "\"source_message_id\":\"")
+                w.uuid(id.derived(1))
+                w.raw(UInt8(ascii: "\""))
+            }
+            w.raw("}}]")
+        }
+        w.raw(",\"source_request_id\":\"")
+        w.hex(id.high)
+        w.hex(id.low)
+        w.raw("\"}")
         if w.bytes.count > ValueConversion.batchBytesMax {
             throw Rejection(reason: "the batch is \(w.bytes.count) bytes; mParticle accepts at most \(ValueConversion.batchBytesMax) bytes (128 KB) per batch")
         }
         return w.bytes
+    }
+
+    /// The job's `key:` columns (and iterator) when declared, else the batch's bytes so far.
+    private func idempotencyHash(_ values: [Value], content: [UInt8]) throws -> RowHash {
+        guard let keys = plan.keyColumns else { return RowHash.murmur3(content, seed: idSeed) }
+        var k = JSONWriter(reservingCapacity: 64)
+        k.raw(UInt8(ascii: "["))
+        var allNull = true
+        for (n, index) in keys.enumerated() {
+            if n > 0 { k.raw(UInt8(ascii: ",")) }
+            let v = index < values.count ? values[index] : .null
+            if !v.isNull { allNull = false }
+            k.value(v)
+        }
+        if allNull {
+            throw Rejection(reason: "every 'key' column (\(keys.map { plan.columns[$0] }.joined(separator: ", "))) is null, so the row has no source_request_id")
+        }
+        if let iterator = plan.iteratorColumn {
+            k.raw(UInt8(ascii: ","))
+            k.value(iterator < values.count ? values[iterator] : .null)
+        }
+        k.raw(UInt8(ascii: "]"))
+        return RowHash.murmur3(k.bytes, seed: idSeed)
     }
 
     private var identitySources: String {
@@ -152,7 +204,10 @@ public struct BatchBuilder: Sendable {
         }
     }
 
-    private func writeEvent(into w: inout JSONWriter, _ values: [Value], extras: [Value.ObjectEntry]) throws {
+    /// Writes the event up to the end of its data fields (the caller closes it); returns whether
+    /// `data` has any field.
+    private func writeEvent(into w: inout JSONWriter, _ values: [Value], extras: [Value.ObjectEntry],
+                            eventTime: inout Int64?) throws -> Bool {
         let eventType: String
         if let fixed = plan.staticEventType {
             eventType = fixed
@@ -193,6 +248,7 @@ public struct BatchBuilder: Sendable {
                 productAction.append((String(slot.key.dropFirst("product_action.".count)), v))
             } else {
                 if slot.key == "custom_event_type" { hasCustomEventType = true }
+                if slot.key == "timestamp_unixtime_ms", case .int(let ms) = v { eventTime = ms }
                 if slot.key == "event_name" {
                     hasEventName = true
                     if case .string(let name) = v, name.isEmpty {
@@ -269,7 +325,7 @@ public struct BatchBuilder: Sendable {
             }
             w.raw(UInt8(ascii: "}"))
         }
-        w.raw("}}]")
+        return !firstField
     }
 
     private func attributeEntries(_ slots: [MappingPlan.Slot], extrasHere: Bool, _ values: [Value],

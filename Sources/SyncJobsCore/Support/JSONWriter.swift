@@ -20,6 +20,28 @@ public struct JSONWriter: Sendable {
 
     public mutating func raw(_ other: [UInt8]) { bytes.append(contentsOf: other) }
 
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// 16 lowercase hex digits, most significant first.
+    public mutating func hex(_ v: UInt64, digits: Int = 16) {
+        var shift = UInt64(digits - 1) * 4
+        for _ in 0..<digits {
+            bytes.append(Self.hexDigits[Int((v >> shift) & 0xF)])
+            shift &-= 4
+        }
+    }
+
+    /// A hash as a UUID (RFC 9562 version 8, "custom"): 8-4-4-4-12 lowercase hex.
+    public mutating func uuid(_ hash: RowHash) {
+        let high = (hash.high & ~0xF000) | 0x8000            // version 8
+        let low = (hash.low & ~(0x3 << 62)) | (0x2 << 62)    // variant 10
+        hex(high >> 32, digits: 8); raw(UInt8(ascii: "-"))
+        hex(high >> 16, digits: 4); raw(UInt8(ascii: "-"))
+        hex(high, digits: 4); raw(UInt8(ascii: "-"))
+        hex(low >> 48, digits: 4); raw(UInt8(ascii: "-"))
+        hex(low, digits: 12)
+    }
+
     public mutating func string(_ s: String) {
         var s = s
         s.withUTF8 { utf8 in

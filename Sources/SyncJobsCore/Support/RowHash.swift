@@ -19,6 +19,17 @@ public struct RowHash: Sendable, Hashable, Comparable, CustomStringConvertible {
         return String(repeating: "0", count: 16 - h.count) + h + String(repeating: "0", count: 16 - l.count) + l
     }
 
+    /// Another stable hash derived from this one (for ids that must differ from it).
+    public func derived(_ n: UInt64) -> RowHash {
+        var bytes = [UInt8](repeating: 0, count: 24)
+        for i in 0..<8 {
+            bytes[i] = UInt8(truncatingIfNeeded: high >> (UInt64(i) * 8))
+            bytes[8 + i] = UInt8(truncatingIfNeeded: low >> (UInt64(i) * 8))
+            bytes[16 + i] = UInt8(truncatingIfNeeded: n >> (UInt64(i) * 8))
+        }
+        return RowHash.murmur3(bytes)
+    }
+
     /// Hashes a row's values and extra keys.
     public static func of(values: [Value], extras: [Value.ObjectEntry]) -> RowHash {
         var writer = JSONWriter(reservingCapacity: 256)

@@ -126,7 +126,7 @@ import Testing
             "jobs/shop.yaml:6:74: 'sync.from' is 'yesterday', which is not an ISO 8601 timestamp like 2026-01-01T00:00:00Z; write it as an ISO 8601 timestamp like 2026-01-01T00:00:00Z",
             "jobs/shop.yaml:7:40: 'schedule.frequency' is 'dayly', which is not allowed; did you mean 'daily'?",
             "jobs/shop.yaml:7:54: 'schedule.start' is '2026-11-15T19:00:00', which is not an ISO 8601 time with an offset; write it like 2026-11-15T19:00:00Z or 2026-11-15T20:00:00+01:00",
-            "jobs/shop.yaml:8:22: 'destination.type' is 'mparticl', which is not a destination; use one of 'file'",
+            "jobs/shop.yaml:8:22: 'destination.type' is 'mparticl', which is not a destination; did you mean 'mparticle'?",
         ])
     }
 
