@@ -23,6 +23,15 @@ public final class EventsAPIServer: Sendable {
         case dropAfterAccept
     }
 
+    /// A request as fault scripts see it.
+    public struct IncomingRequest: Sendable {
+        /// Arrival number, from 0, counting every request.
+        public var number: Int
+        public var path: String
+        public var body: ByteBuffer
+        public var text: String { String(buffer: body) }
+    }
+
     /// The fields of a batch a test can refuse it by.
     public struct BatchInfo: Sendable {
         public var sourceRequestID: String?
@@ -38,8 +47,8 @@ public final class EventsAPIServer: Sendable {
         public var maxBytes = 256 * 1024
         /// Parse and check every batch and record it. Off for a sink that only counts.
         public var validate = true
-        /// Decides a fault per request arrival number.
-        public var faults: @Sendable (Int) -> Fault? = { _ in nil }
+        /// Decides a fault per request (by arrival number or content).
+        public var faults: @Sendable (IncomingRequest) -> Fault? = { _ in nil }
         /// A message when a batch must be refused (the whole request gets a 400, as mParticle does).
         public var refuse: @Sendable (BatchInfo) -> String? = { _ in nil }
         /// `X-mp-rate-limit-percentage-used` to report on accepted requests, by arrival number.
@@ -67,6 +76,8 @@ public final class EventsAPIServer: Sendable {
         var exchanges: [Exchange] = []
         /// Accepted batches in order of acceptance, as JSON text (validating servers only).
         var accepted: [String] = []
+        /// Accepted request bodies exactly as received.
+        var acceptedBodies: [String] = []
         var acceptedPaths: [String] = []
         /// How often each source_request_id was accepted (mParticle keeps the first only).
         var deliveries: [String: Int] = [:]
@@ -119,6 +130,8 @@ public final class EventsAPIServer: Sendable {
     public var exchanges: [Exchange] { state.withLock { $0.exchanges } }
     /// Accepted batches as JSON text, in the order they were accepted.
     public var acceptedBatches: [String] { state.withLock { $0.accepted } }
+    /// Accepted request bodies exactly as received, in the order they were accepted.
+    public var acceptedBodies: [String] { state.withLock { $0.acceptedBodies } }
     /// The path each accepted batch was posted to.
     public var acceptedPaths: [String] { state.withLock { $0.acceptedPaths } }
     public var deliveries: [String: Int] { state.withLock { $0.deliveries } }
@@ -203,6 +216,7 @@ public final class EventsAPIServer: Sendable {
             s.acceptedBatchCount += texts.count
             s.acceptedBytes += body.readableBytes
             s.accepted.append(contentsOf: texts)
+            s.acceptedBodies.append(String(decoding: data, as: UTF8.self))
             s.acceptedPaths.append(contentsOf: Array(repeating: path, count: texts.count))
             for id in ids { s.deliveries[id, default: 0] += 1 }
         }
@@ -300,7 +314,7 @@ final class EventsAPIHandler: ChannelInboundHandler {
         let handle = { [server] in
             server.handle(number: number, path: path, authorization: head.headers.first(name: "Authorization"), body: body)
         }
-        switch server.configuration.faults(number) {
+        switch server.configuration.faults(.init(number: number, path: path, body: body)) {
         case .status(let code, let retryAfter)?:
             var answer = EventsAPIServer.Answer(status: code, body: code >= 500 ? "internal error" : "")
             if let retryAfter { answer.headers.append(("Retry-After", "\(retryAfter)")) }

@@ -196,7 +196,7 @@ public final class MParticleDestination: Destination, Sendable {
             metadata["problem"] = "\(problem)"
             if elapsed + pending > .milliseconds(spec.retryForMillis) {
                 let error = MParticleError(
-                    "mParticle (\(spec.endpointName)) did not accept a request of \(Format.plural(request.batchCount, "batch")) after \(Format.plural(attempt, "attempt")) in \(Self.format(elapsed + pending)) (destination.retry_for is \(Self.format(.milliseconds(spec.retryForMillis)))); last problem: \(problem)")
+                    "mParticle (\(spec.endpointName)) did not accept a request of \(Format.plural(request.batchCount, "batch").replacingOccurrences(of: "batchs", with: "batches")) after \(Format.plural(attempt, "attempt")) over \(Self.format(elapsed)) (another retry would pass destination.retry_for, \(Self.format(.milliseconds(spec.retryForMillis)))); last problem: \(problem)")
                 logger.error("Giving up on a request", metadata: metadata)
                 stop(error)
                 throw error
@@ -354,7 +354,7 @@ final class Pacer: Sendable {
     private struct State {
         var pausedUntil: Duration = .zero
         var spacing: Duration = .zero
-        var nextStart: Duration = .zero
+        var lastStart: Duration = .zero
     }
 
     private let clock: any RetryClock
@@ -370,8 +370,8 @@ final class Pacer: Sendable {
     func waitTurn() async throws -> Duration {
         let now = clock.now()
         let wait = state.withLock { s -> Duration in
-            let start = max(now, s.pausedUntil, s.spacing > .zero ? s.nextStart : now)
-            s.nextStart = start + s.spacing
+            let start = max(now, s.pausedUntil, s.spacing > .zero ? s.lastStart + s.spacing : now)
+            s.lastStart = start
             return start - now
         }
         if wait > .zero { try await clock.sleep(for: wait) }
