@@ -22,12 +22,17 @@ public struct JSONWriter: Sendable {
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    /// 16 lowercase hex digits, most significant first.
+    /// `digits` lowercase hex digits of `v` (its low ones), most significant first.
     public mutating func hex(_ v: UInt64, digits: Int = 16) {
-        var shift = UInt64(digits - 1) * 4
-        for _ in 0..<digits {
-            bytes.append(Self.hexDigits[Int((v >> shift) & 0xF)])
-            shift &-= 4
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { buffer in
+            Self.hexDigits.withUnsafeBufferPointer { table in
+                var value = v
+                for i in stride(from: digits - 1, through: 0, by: -1) {
+                    buffer[i] = table[Int(value & 0xF)]
+                    value >>= 4
+                }
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<digits]))
         }
     }
 

@@ -21,13 +21,7 @@ public struct RowHash: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Another stable hash derived from this one (for ids that must differ from it).
     public func derived(_ n: UInt64) -> RowHash {
-        var bytes = [UInt8](repeating: 0, count: 24)
-        for i in 0..<8 {
-            bytes[i] = UInt8(truncatingIfNeeded: high >> (UInt64(i) * 8))
-            bytes[8 + i] = UInt8(truncatingIfNeeded: low >> (UInt64(i) * 8))
-            bytes[16 + i] = UInt8(truncatingIfNeeded: n >> (UInt64(i) * 8))
-        }
-        return RowHash.murmur3(bytes)
+        RowHash(high: Self.fmix(high &+ n &* 0x9e37_79b9_7f4a_7c15), low: Self.fmix(low ^ Self.rotl(high, 29) ^ n))
     }
 
     /// Hashes a row's values and extra keys.
