@@ -21,13 +21,14 @@ struct JobsBinary {
         var stderr: String
     }
 
-    static func start(_ arguments: [String], in directory: String) throws -> (Process, Pipe, Pipe) {
+    static func start(_ arguments: [String], in directory: String, environment extra: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var environment = ProcessInfo.processInfo.environment
         environment["JOBS_STATE"] = nil
+        environment.merge(extra) { $1 }
         process.environment = environment
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -36,8 +37,8 @@ struct JobsBinary {
         return (process, out, err)
     }
 
-    static func run(_ arguments: [String], in directory: String) throws -> Result {
-        let (process, out, err) = try start(arguments, in: directory)
+    static func run(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> Result {
+        let (process, out, err) = try start(arguments, in: directory, environment: environment)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -66,6 +67,10 @@ final class Project {
     deinit { try? FileManager.default.removeItem(atPath: root) }
 
     func jobs(_ arguments: String...) throws -> JobsBinary.Result { try JobsBinary.run(arguments, in: root) }
+
+    func jobs(environment: [String: String], _ arguments: String...) throws -> JobsBinary.Result {
+        try JobsBinary.run(arguments, in: root, environment: environment)
+    }
 
     func write(_ relative: String, _ text: String) throws {
         try text.write(toFile: root + "/" + relative, atomically: true, encoding: .utf8)
