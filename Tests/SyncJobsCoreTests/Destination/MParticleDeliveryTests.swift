@@ -31,7 +31,7 @@ import Testing
             _ = try await t.run(fileJob, RunOptions(fullRefresh: true))
             let lines = t.read("out/mp.ndjson").split(separator: "\n").map(String.init)
             #expect(lines == server.acceptedBodies)
-            #expect(lines.first?.hasPrefix(#"[{"environment":"production","user_identities":{"customer_id":"C00001"},"events":[{"event_type":"custom_event","data":{"event_name":"Viewed","custom_event_type":"other","timestamp_unixtime_ms":1767225601000,"source_message_id":"19681d86-e9e4-8ce5-bd8a-0711b25055e0"}}],"source_request_id":"77d3bb8afe3091384e126aa87a0cf8cf"},"#) == true, "\(lines.first?.prefix(400) ?? "")")
+            #expect(lines.first?.hasPrefix(#"[{"environment":"production","user_identities":{"customer_id":"C00001"},"events":[{"event_type":"custom_event","data":{"event_name":"Viewed","custom_event_type":"other","timestamp_unixtime_ms":1767225601000,"source_message_id":"823dd54a-d33f-82c0-a523-dabd7285858d"}}],"source_request_id":"77d3bb8afe3091384e126aa87a0cf8cf"},"#) == true, "\(lines.first?.prefix(400) ?? "")")
         }
     }
 
