@@ -201,7 +201,7 @@ public final class MParticleDestination: Destination, Sendable {
                 stop(error)
                 throw error
             }
-            logger.warning("Retrying a request", metadata: metadata.merging(["delay_ms": "\(pending.milliseconds)"]) { $1 })
+            logger.notice("Retrying a request", metadata: metadata.merging(["delay_ms": "\(pending.milliseconds)"]) { $1 })
             if delay > .zero { try await clock.sleep(for: delay) }
         }
     }
