@@ -19,6 +19,14 @@ public struct BatchBuilder: Sendable {
     private let idSeed: UInt64
     /// Whether the mapping writes `events.data.source_message_id` itself.
     private let mapsMessageID: Bool
+    /// Per-slot facts worked out once instead of per row (string comparisons in the hot path).
+    private let deviceSlotIsIdentity: [Bool]
+    private let eventSlotKinds: [EventSlotKind]
+    private let mapsCustomEventType: Bool
+
+    private enum EventSlotKind {
+        case location, product, productAction, eventName, customEventType, timestamp, other
+    }
 
     public init(plan: MappingPlan) {
         self.plan = plan
@@ -28,6 +36,19 @@ public struct BatchBuilder: Sendable {
         environmentPrefix = w.bytes
         idSeed = RowHash.murmur3(Array(("syncjobs/" + plan.jobName).utf8)).high
         mapsMessageID = plan.eventData.contains { $0.key == "source_message_id" }
+        deviceSlotIsIdentity = plan.deviceInfo.map { TargetCatalog.deviceIdentityFields.contains($0.key) }
+        eventSlotKinds = plan.eventData.map { slot in
+            if slot.key.hasPrefix("location.") { return .location }
+            if slot.key.hasPrefix("product_action.products.") { return .product }
+            if slot.key.hasPrefix("product_action.") { return .productAction }
+            switch slot.key {
+            case "event_name": return .eventName
+            case "custom_event_type": return .customEventType
+            case "timestamp_unixtime_ms": return .timestamp
+            default: return .other
+            }
+        }
+        mapsCustomEventType = plan.eventData.contains { $0.key == "custom_event_type" }
     }
 
     private struct Rejection: Error { var reason: String }
@@ -122,14 +143,14 @@ public struct BatchBuilder: Sendable {
         }
 
         first = true
-        for slot in plan.deviceInfo {
+        for (n, slot) in plan.deviceInfo.enumerated() {
             guard let v = try value(slot, values) else { continue }
             w.raw(first ? ",\"device_info\":{" : ",")
             first = false
             w.string(slot.key)
             w.raw(UInt8(ascii: ":"))
             w.value(v)
-            if TargetCatalog.deviceIdentityFields.contains(slot.key) { hasIdentity = true }
+            if deviceSlotIsIdentity[n] { hasIdentity = true }
         }
         if !first { w.raw(UInt8(ascii: "}")) }
 
@@ -235,21 +256,23 @@ public struct BatchBuilder: Sendable {
         var product: [(String, Value)] = []
         var hasEventName = false
         var hasCustomEventType = false
-        for slot in plan.eventData {
+        for (n, slot) in plan.eventData.enumerated() {
             guard let v = try value(slot, values) else { continue }
             if perRowType, let spec = TargetCatalog.eventData[slot.key], !spec.eventTypes.contains(eventType) {
                 throw Rejection(reason: "\(slot.sourceName) → \(slot.target.path): \(eventType) events have no such field")
             }
-            if slot.key.hasPrefix("location.") {
+            let kind = eventSlotKinds[n]
+            switch kind {
+            case .location:
                 location.append((String(slot.key.dropFirst("location.".count)), v))
-            } else if slot.key.hasPrefix("product_action.products.") {
+            case .product:
                 product.append((String(slot.key.dropFirst("product_action.products.".count)), v))
-            } else if slot.key.hasPrefix("product_action.") {
+            case .productAction:
                 productAction.append((String(slot.key.dropFirst("product_action.".count)), v))
-            } else {
-                if slot.key == "custom_event_type" { hasCustomEventType = true }
-                if slot.key == "timestamp_unixtime_ms", case .int(let ms) = v { eventTime = ms }
-                if slot.key == "event_name" {
+            case .eventName, .customEventType, .timestamp, .other:
+                if kind == .customEventType { hasCustomEventType = true }
+                if kind == .timestamp, case .int(let ms) = v { eventTime = ms }
+                if kind == .eventName {
                     hasEventName = true
                     if case .string(let name) = v, name.isEmpty {
                         throw Rejection(reason: "\(slot.sourceName) → events.data.event_name: the event name is empty")
@@ -257,7 +280,7 @@ public struct BatchBuilder: Sendable {
                 }
                 field(slot.key)
                 w.value(v)
-                if slot.key == "event_name" && eventType == "custom_event" && !plan.eventData.contains(where: { $0.key == "custom_event_type" }) {
+                if kind == .eventName && eventType == "custom_event" && !mapsCustomEventType {
                     field("custom_event_type")
                     w.raw("\"other\"")
                     hasCustomEventType = true
@@ -308,12 +331,10 @@ public struct BatchBuilder: Sendable {
             throw Rejection(reason: "events.data.product_action.action is null; a commerce_event needs a product action")
         }
 
-        for (name, slots, extrasTarget, allowed) in [
-            ("custom_attributes", plan.customAttributes, Target.customAttributesAll, TargetCatalog.customAttributeEventTypes),
-            ("custom_flags", plan.customFlags, Target.customFlagsAll, TargetCatalog.customFlagEventTypes),
-        ] {
+        // Two sections written the same way; a loop over an array literal here would allocate per row.
+        func section(_ name: String, _ slots: [MappingPlan.Slot], _ extrasTarget: Target, _ allowed: Set<String>) throws {
             let entries = try attributeEntries(slots, extrasHere: plan.extrasTarget == extrasTarget, values, extras)
-            guard !entries.isEmpty else { continue }
+            guard !entries.isEmpty else { return }
             guard allowed.contains(eventType) else {
                 throw Rejection(reason: "\(eventType) events carry no \(name), but this row has \(entries.map(\.0).joined(separator: ", "))")
             }
@@ -325,6 +346,8 @@ public struct BatchBuilder: Sendable {
             }
             w.raw(UInt8(ascii: "}"))
         }
+        try section("custom_attributes", plan.customAttributes, .customAttributesAll, TargetCatalog.customAttributeEventTypes)
+        try section("custom_flags", plan.customFlags, .customFlagsAll, TargetCatalog.customFlagEventTypes)
         return !firstField
     }
 

@@ -123,10 +123,11 @@ import Testing
                 }
             }
         }) { server in
-            let job = try t.mparticleJob(server: server, maxInFlight: 4)
+            // One request at a time, so each scripted arrival meets a known request.
+            let job = try t.mparticleJob(server: server, maxInFlight: 1)
             let run = try await t.run(job, destination: t.mparticle(job, clock: clock))
             #expect(run.succeeded, "\(run.errorMessage ?? "")")
-            #expect(run.counts.retries == 5)
+            #expect(run.counts.retries == 5, "\(server.exchanges.map { "\($0.number):\($0.status.map(String.init) ?? "-")" })")
             #expect(run.counts.rowsSent == 1000)
             // Every row arrived; the request accepted before its connection dropped arrived twice
             // with the same source_request_ids, which mParticle drops.
