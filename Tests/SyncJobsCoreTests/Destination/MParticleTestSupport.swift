@@ -57,7 +57,7 @@ extension TestWorkspace {
     }
 
     /// An event job from `data/events.db`, incremental on `id`, delivered to `server`.
-    func mparticleJob(_ name: String = "mp", server: EventsAPIServer, maxInFlight: Int = 8, retryFor: String = "10s", extra: String = "",
+    func mparticleJob(_ name: String = "mp", server: EventsAPIServer, maxInFlight: Int = 8, retryFor: String = "10s", timeout: String = "2s", extra: String = "",
                       destinationExtra: String = "") throws -> JobDefinition {
         try job(name, """
             name: \(name)
@@ -77,7 +77,7 @@ extension TestWorkspace {
               environment: production
               max_in_flight: \(maxInFlight)
               retry_for: \(retryFor)
-              timeout: 2s\(destinationExtra)
+              timeout: \(timeout)\(destinationExtra)
             \(extra)
             """)
     }
