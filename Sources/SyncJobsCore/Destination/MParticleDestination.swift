@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Synchronization
 
 /// Delivers requests to the mParticle Events API: `POST {base}/bulkevents` (or
@@ -32,6 +33,7 @@ public final class MParticleDestination: Destination, Sendable {
 
     private struct State: ~Copyable {
         var client: HTTPClient?
+        var group: MultiThreadedEventLoopGroup?
         /// Set when the run must stop (bad credentials, retries exhausted): other requests give up
         /// at their next attempt instead of retrying.
         var stopped: MParticleError?
@@ -84,12 +86,13 @@ public final class MParticleDestination: Destination, Sendable {
     public func makeDurable() async throws {}
 
     public func close() async throws {
-        let client = state.withLock { state -> HTTPClient? in
+        let (client, group) = state.withLock { state -> (HTTPClient?, MultiThreadedEventLoopGroup?) in
             state.closed = true
-            defer { state.client = nil }
-            return state.client
+            defer { state.client = nil; state.group = nil }
+            return (state.client, state.group)
         }
         try await client?.shutdown()
+        try await group?.shutdownGracefully()
     }
 
     // MARK: Delivery
@@ -216,7 +219,11 @@ public final class MParticleDestination: Destination, Sendable {
             configuration.timeout = .init(connect: .seconds(10))
             // Never follow a redirect: it would carry the credentials somewhere else.
             configuration.redirectConfiguration = .disallow
-            let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration,
+            // One event loop thread: the run's other core maps rows, and a second loop only adds
+            // cross-thread wake-ups (measured: fewer rows/s on 2 cores).
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            state.group = group
+            let client = HTTPClient(eventLoopGroup: group, configuration: configuration,
                                     backgroundActivityLogger: logger)
             state.client = client
             return client
