@@ -29,6 +29,7 @@ public final class MParticleDestination: Destination, Sendable {
     private let logger: Logger
     private let pacer: Pacer
     private let policy: RetryPolicy
+    private let stopSignal = StopSignal()
     private let state = Mutex(State())
 
     private struct State: ~Copyable {
@@ -140,7 +141,7 @@ public final class MParticleDestination: Destination, Sendable {
 
         while true {
             if let stopped = state.withLock({ $0.stopped }) { throw stopped }
-            let waited = try await pacer.waitTurn()
+            let waited = try await pacer.waitTurn(sleep: interruptibleSleep)
             if waited > .zero {
                 result.throttledWaits += 1
                 result.throttledMillis += waited.milliseconds
@@ -205,7 +206,18 @@ public final class MParticleDestination: Destination, Sendable {
                 throw error
             }
             logger.notice("Retrying a request", metadata: metadata.merging(["delay_ms": "\(pending.milliseconds)"]) { $1 })
-            if delay > .zero { try await clock.sleep(for: delay) }
+            if delay > .zero { try await interruptibleSleep(delay) }
+        }
+    }
+
+    /// Sleeps, but wakes as soon as the run stops, so a request waiting out a long backoff does
+    /// not hold the failed run open.
+    private func interruptibleSleep(_ duration: Duration) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.clock.sleep(for: duration) }
+            group.addTask { await self.stopSignal.wait() }
+            _ = try await group.next()
+            group.cancelAll()
         }
     }
 
@@ -232,6 +244,7 @@ public final class MParticleDestination: Destination, Sendable {
 
     private func stop(_ error: MParticleError) {
         state.withLock { if $0.stopped == nil { $0.stopped = error } }
+        stopSignal.fire()
     }
 
     /// Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^attempt)).
@@ -374,14 +387,14 @@ final class Pacer: Sendable {
     }
 
     /// Waits until this request may start; returns how long it waited.
-    func waitTurn() async throws -> Duration {
+    func waitTurn(sleep: (Duration) async throws -> Void) async throws -> Duration {
         let now = clock.now()
         let wait = state.withLock { s -> Duration in
             let start = max(now, s.pausedUntil, s.spacing > .zero ? s.lastStart + s.spacing : now)
             s.lastStart = start
             return start - now
         }
-        if wait > .zero { try await clock.sleep(for: wait) }
+        if wait > .zero { try await sleep(wait) }
         return wait
     }
 
@@ -411,6 +424,51 @@ final class Pacer: Sendable {
     }
 
     var spacing: Duration { state.withLock { $0.spacing } }
+}
+
+/// Fires once; every waiter (now or later) returns. Cancelling a waiter returns it too.
+final class StopSignal: Sendable {
+    private struct State {
+        var fired = false
+        var nextID = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var cancelled: Set<Int> = []
+    }
+
+    private let state = Mutex(State())
+
+    func wait() async {
+        let id = state.withLock { s -> Int in
+            defer { s.nextID += 1 }
+            return s.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { s -> Bool in
+                    if s.fired || s.cancelled.remove(id) != nil { return true }
+                    s.waiters[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let continuation = state.withLock { s -> CheckedContinuation<Void, Never>? in
+                if let c = s.waiters.removeValue(forKey: id) { return c }
+                s.cancelled.insert(id)
+                return nil
+            }
+            continuation?.resume()
+        }
+    }
+
+    func fire() {
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.fired = true
+            defer { s.waiters = [:] }
+            return Array(s.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
 }
 
 extension Duration {

@@ -72,6 +72,34 @@ import Testing
         }
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func aRequestWaitingOutABackoffGivesUpAsSoonAsTheRunStops() async throws {
+        let t = try TestWorkspace()
+        try t.eventsDatabase(rows: 200)
+        try await withEventsAPI({ config in
+            config.faults = { request in
+                if request.text.contains(#""customer_id":"C00001""#) { return .status(500) }
+                if request.text.contains(#""customer_id":"C00101""#) { return .delay(milliseconds: 200) }
+                return nil
+            }
+        }) { server in
+            let job = try t.mparticleJob(server: server, maxInFlight: 2, retryFor: "5m")
+            guard case .mparticle(let spec) = job.destination.kind else { return }
+            // A real clock and a one-minute backoff: only the stop can end the wait early.
+            let destination = MParticleDestination(
+                spec: spec, credentials: MParticleCredentials(key: "test-key", secret: "wrong"),
+                clock: SystemRetryClock(), policy: RetryPolicy(baseBackoff: .seconds(60), maxBackoff: .seconds(60)),
+                random: { 1 }, wallClock: { testNow })
+            let started = ContinuousClock.now
+            let run = try await t.run(job, destination: destination)
+            #expect(ContinuousClock.now - started < .seconds(20))
+            #expect(!run.succeeded)
+            #expect(run.errorMessage?.contains("refused the credentials with HTTP 403") == true, "\(run.errorMessage ?? "")")
+            // Both requests' rows (the refused one and the one that was waiting) are kept.
+            #expect(run.counts.rowsUndelivered == 200)
+        }
+    }
+
     @Test func tooManyRequestsWaitsForRetryAfterAndEveryRequestWaitsWithIt() async throws {
         let t = try TestWorkspace()
         try t.eventsDatabase(rows: 500)
