@@ -93,15 +93,17 @@ import Testing
         let refuse = Mutex(true)
         let server = try await Self.start { config in
             config.refuse = { batch in refuse.withLock { $0 } && batch.customerID == "C00005" ? "event name not in the data plan" : nil }
+            config.faults = { $0.number == 0 ? .status(500) : nil }
         }
         let project = try Self.project(count: 120, server: server)
         let run = try project.jobs(environment: Self.secrets, "run", "mp")
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("mp run #1: read 120 rows, sent 119 in 2 requests, rejected 1 in "), "\(run.stdout)")
+        #expect(run.stdout.contains("mp run #1: read 120 rows, sent 119 in 2 requests (1 retry), rejected 1 in "), "\(run.stdout)")
         #expect(run.stderr == "  rejected row 5: the destination refused the batch: HTTP 400: BAD_REQUEST: event name not in the data plan\n")
 
         let status = try project.jobs("status", "mp")
         #expect(status.stdout.contains("  failed rows waiting for 'jobs retry mp': 1 (1 refused by the destination, 0 undelivered)"), "\(status.stdout)")
+        #expect(status.stdout.contains(" on_demand: read 120, sent 119, rejected 1, 2 requests (1 retry), "), "\(status.stdout)")
 
         refuse.withLock { $0 = false }
         let retry = try project.jobs(environment: Self.secrets, "retry", "mp")
