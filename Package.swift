@@ -13,6 +13,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The mParticle destination's HTTP client; its NIO products also serve the loopback test server.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
     ],
     targets: [
         // The system libsqlite3, through pkg-config, as GRDB and SwiftPM bind it.
@@ -28,7 +31,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
+        ),
+        // An in-process server speaking the mParticle Events API over loopback (SwiftNIO HTTP/1.1):
+        // checks auth, limits and batch shape, records what it accepted, and injects faults. Used by
+        // the tests and by the benchmark's sink.
+        .target(
+            name: "EventsAPIServer",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "mparticle-sink",
+            dependencies: ["EventsAPIServer"]
         ),
         .executableTarget(
             name: "jobs",
@@ -41,12 +63,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SyncJobsCoreTests",
-            dependencies: ["SyncJobsCore", "CSQLite"]
+            dependencies: ["SyncJobsCore", "CSQLite", "EventsAPIServer"]
         ),
         .testTarget(
             name: "JobsCLITests",
             // Depends on the executable so `swift test` builds the binary these tests run.
-            dependencies: ["SyncJobsCore", "jobs"]
+            dependencies: ["SyncJobsCore", "jobs", "EventsAPIServer"]
         ),
     ]
 )

@@ -6,9 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-1000000}
 swift build -c release --product jobs >/dev/null
+swift build -c release --product mparticle-sink >/dev/null
 BIN="$PWD/.build/release/jobs"
+SINK="$PWD/.build/release/mparticle-sink"
 WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+SINK_PID=
+cleanup() { exec 3>&- 2>/dev/null || true; [ -n "$SINK_PID" ] && wait "$SINK_PID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
 mkdir -p "$WORK/jobs" "$WORK/data"
 
 python3 - "$WORK/data" "$ROWS" <<'PY'
@@ -89,6 +93,7 @@ measure() { # job
     local start end rss line
     start=$(date +%s.%N)
     line=$( { /usr/bin/time -f "%M" "$BIN" run "$1" --jobs "$WORK/jobs" --state "$WORK/state.db" 2>"$WORK/err" ; } )
+    echo "$line" > "$WORK/last-summary"
     end=$(date +%s.%N)
     rss=$(tail -1 "$WORK/err")
     local rows
@@ -99,3 +104,32 @@ echo "syncjobs benchmark: $ROWS rows, $(nproc) cores, $(uname -m)"
 for job in csv-events ndjson-events sqlite-users sqlite-users-full looker-users csv-events-10x; do measure "$job"; done
 echo "second incremental run of csv-events (nothing new):"
 measure csv-events
+
+# The mParticle destination over loopback: a keep-alive sink that accepts every request at once
+# (checks auth and size, counts batches, parses nothing), 8 requests in flight.
+mkfifo "$WORK/sink.in"
+"$SINK" < "$WORK/sink.in" > "$WORK/sink.out" &
+SINK_PID=$!
+exec 3>"$WORK/sink.in"
+for _ in $(seq 50); do grep -q '^port' "$WORK/sink.out" 2>/dev/null && break; sleep 0.1; done
+PORT=$(awk '/^port/ {print $2}' "$WORK/sink.out")
+sed -e 's/name: csv-events/name: mparticle-events/' -e '/^destination:/d' "$WORK/jobs/csv-events.yaml" > "$WORK/jobs/mparticle-events.yaml"
+cat >> "$WORK/jobs/mparticle-events.yaml" <<YAML
+destination:
+  type: mparticle
+  url: http://127.0.0.1:$PORT/v2
+  api_key: \${BENCH_MP_KEY}
+  api_secret: \${BENCH_MP_SECRET}
+  environment: production
+  max_in_flight: 8
+YAML
+export BENCH_MP_KEY=bench-key BENCH_MP_SECRET=bench-secret
+echo "mParticle destination over loopback (HTTP/1.1 keep-alive sink on port $PORT):"
+line=$(measure mparticle-events)
+echo "$line"
+summary=$(sed -n 's/.*sent \([0-9,]*\) in \([0-9,]*\) requests.*/\1 \2/p' "$WORK/last-summary")
+seconds=$(echo "$line" | awk '{for (i = 1; i <= NF; i++) if ($i == "s") {print $(i-1); exit}}')
+python3 -c "import sys; rows, requests = (int(x.replace(',', '')) for x in '$summary'.split()); s = float('$seconds'); print(f'{\"mparticle-events\":<20} {requests:>11,} requests {s:7.2f} s {requests/s:>11,.0f} requests/s  ({rows/s:,.0f} rows/s delivered)')"
+exec 3>&-
+wait "$SINK_PID"; SINK_PID=
+echo "sink: $(tail -1 "$WORK/sink.out")"

@@ -11,8 +11,8 @@ struct Jobs: AsyncParsableCommand {
         commandName: "jobs",
         abstract: "Run declarative sync jobs from SQLite and query-result files into mParticle batches.",
         discussion: "Exit codes: 0 ok, 1 a run failed, 2 an invalid job or usage.",
-        subcommands: [Run.self, Validate.self, Plan.self, Status.self, Reset.self, Schedule.self, Daemon.self, Pause.self,
-                      Resume.self, History.self, Backfill.self]
+        subcommands: [Run.self, Retry.self, Validate.self, Plan.self, Status.self, Reset.self, Schedule.self, Daemon.self,
+                      Pause.self, Resume.self, History.self, Backfill.self]
     )
 
     /// argument-parser exits 64 on usage errors; this tool promises 2.
@@ -101,6 +101,21 @@ struct Run: AsyncParsableCommand {
             options: RunOptions(dryRun: dryRun, fullRefresh: fullRefresh, limit: limit),
             output: StandardOutput(), logger: options.makeLogger())
         try finish(status)
+    }
+}
+
+struct Retry: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Resend just the rows a destination refused or that a failed run left undelivered.")
+
+    @Argument(help: "A job name or job file path.")
+    var job: String
+
+    @OptionGroup var options: WorkspaceOptions
+
+    func run() async throws {
+        try finish(await RetryCommand.execute(workspace: options.workspace, job: job, output: StandardOutput(),
+                                              logger: options.makeLogger()))
     }
 }
 

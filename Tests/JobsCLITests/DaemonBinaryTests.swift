@@ -3,11 +3,11 @@ import Testing
 @testable import SyncJobsCore
 
 @Suite struct DaemonBinaryTests {
-    static func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+    static func waitFor(_ seconds: Double, _ condition: () -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if condition() { return true }
-            usleep(20_000)
+            try? await Task.sleep(for: .milliseconds(20))
         }
         return condition()
     }
@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(2)))
-    func theDaemonRunsJobsOnScheduleReloadsFilesAndStopsGracefully() throws {
+    func theDaemonRunsJobsOnScheduleReloadsFilesAndStopsGracefully() async throws {
         let project = try Project(copyExamples: false)
         try FileManager.default.createDirectory(atPath: project.root + "/data", withIntermediateDirectories: true)
         let db = try SQLiteDatabase(path: project.root + "/data/src.db", mode: .readWriteCreate)
@@ -44,7 +44,7 @@ import Testing
 
         // Rows committed before the fire time are delivered by the scheduled run.
         try db.execute("INSERT INTO e VALUES (1, '2026-01-01T00:00:00Z'), (2, '2026-01-01T00:00:01Z')")
-        #expect(Self.waitFor(20) { project.read("out/tick.ndjson").contains(#""customer_id":"2""#) })
+        #expect(await Self.waitFor(20) { project.read("out/tick.ndjson").contains(#""customer_id":"2""#) })
 
         // A job file added while the daemon runs is picked up: a large file job that starts now.
         var csv = "id,at\n"
@@ -61,14 +61,14 @@ import Testing
             schedule: { type: once }
             destination: { path: ../out/big.ndjson, environment: production }
             """)
-        #expect(Self.waitFor(30) { project.read("out/big.ndjson").count > 100_000 })
+        #expect(await Self.waitFor(30) { project.read("out/big.ndjson").count > 100_000 })
 
         // SIGTERM mid-run: no new runs, the run in progress stops reading and checkpoints, exit 0.
         kill(daemon.processIdentifier, SIGTERM)
-        let stopped = Self.waitFor(30) { !daemon.isRunning }
+        let stopped = await Self.waitFor(30) { !daemon.isRunning }
         #expect(stopped)
         if stopped { #expect(daemon.terminationStatus == 0) }
-        let log = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let log = await JobsBinary.offPool { String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
         #expect(log.contains("Job file does not validate; left out until it does"))
         #expect(log.contains("Daemon stopped"))
 

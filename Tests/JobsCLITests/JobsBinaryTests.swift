@@ -21,13 +21,14 @@ struct JobsBinary {
         var stderr: String
     }
 
-    static func start(_ arguments: [String], in directory: String) throws -> (Process, Pipe, Pipe) {
+    static func start(_ arguments: [String], in directory: String, environment extra: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var environment = ProcessInfo.processInfo.environment
         environment["JOBS_STATE"] = nil
+        environment.merge(extra) { $1 }
         process.environment = environment
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -36,15 +37,33 @@ struct JobsBinary {
         return (process, out, err)
     }
 
-    static func run(_ arguments: [String], in directory: String) throws -> Result {
-        let (process, out, err) = try start(arguments, in: directory)
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+    /// Runs the binary to completion. The blocking reads and wait happen on a thread of their own:
+    /// blocking the test's cooperative threads would starve the in-process servers other tests run.
+    static func run(_ arguments: [String], in directory: String, environment: [String: String] = [:]) async throws -> Result {
+        let (process, out, err) = try start(arguments, in: directory, environment: environment)
+        return await offPool {
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            let stderr = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                          stderr: String(decoding: stderr, as: UTF8.self))
+        }
+    }
+
+    /// Waits for a process to exit without blocking a cooperative thread.
+    static func wait(_ process: Process) async {
+        await offPool { process.waitUntilExit() }
+    }
+
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: work()) }.start()
+        }
     }
 }
+
+extension Process: @retroactive @unchecked Sendable {}
+extension Pipe: @retroactive @unchecked Sendable {}
 
 /// A temporary project folder with the shipped jobs and examples copied in.
 final class Project {
@@ -65,7 +84,11 @@ final class Project {
 
     deinit { try? FileManager.default.removeItem(atPath: root) }
 
-    func jobs(_ arguments: String...) throws -> JobsBinary.Result { try JobsBinary.run(arguments, in: root) }
+    func jobs(_ arguments: String...) async throws -> JobsBinary.Result { try await JobsBinary.run(arguments, in: root) }
+
+    func jobs(environment: [String: String], _ arguments: String...) async throws -> JobsBinary.Result {
+        try await JobsBinary.run(arguments, in: root, environment: environment)
+    }
 
     func write(_ relative: String, _ text: String) throws {
         try text.write(toFile: root + "/" + relative, atomically: true, encoding: .utf8)
@@ -75,9 +98,9 @@ final class Project {
 }
 
 @Suite struct JobsBinaryTests {
-    @Test func theReadmeExampleRunsEndToEnd() throws {
+    @Test func theReadmeExampleRunsEndToEnd() async throws {
         let project = try Project()
-        let result = try project.jobs("run", "shop-users")
+        let result = try await project.jobs("run", "shop-users")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.range(of: #"^shop-users run #1: read 200 rows, sent 199 in 2 requests, rejected 1 in \d+\.\d\d s \([\d,]+ rows/s\); checkpoint updated_at = 2026-10-26T00:48:00Z \(1 row at this value delivered\)\n$"#, options: .regularExpression) != nil, "\(result.stdout)")
         #expect(result.stderr == """
@@ -87,14 +110,14 @@ final class Project {
             """)
         let lines = project.read("out/shop-users.ndjson").split(separator: "\n")
         #expect(lines.count == 2)
-        #expect(lines[0].hasPrefix(#"[{"environment":"production","user_identities":{"customer_id":"C00001","email":"linus.perlman1@example.com"},"user_attributes":{"$FirstName":"Linus","source":"warehouse","plan":"enterprise","ltv":3341.36,"country":"US","order_count":2}},"#))
+        #expect(lines[0].hasPrefix(#"[{"environment":"production","user_identities":{"customer_id":"C00001","email":"linus.perlman1@example.com"},"user_attributes":{"$FirstName":"Linus","source":"warehouse","plan":"enterprise","ltv":3341.36,"country":"US","order_count":2},"source_request_id":"3f8aa4e087cce02e4936ff8100561c41"},"#))
 
-        let again = try project.jobs("run", "shop-users")
+        let again = try await project.jobs("run", "shop-users")
         #expect(again.stdout.contains("read 1 row, sent 0 in 0 requests, rejected 0, skipped 1 already delivered"))
         #expect(project.read("out/shop-users.ndjson").split(separator: "\n").count == 2)
     }
 
-    @Test func validateReportsFileLineColumnAndExits2() throws {
+    @Test func validateReportsFileLineColumnAndExits2() async throws {
         let project = try Project()
         try project.write("jobs/broken.yaml", """
             name: broken
@@ -109,7 +132,7 @@ final class Project {
               mode: incremental
               iteratr: updated_at
             """)
-        let result = try project.jobs("validate", "broken")
+        let result = try await project.jobs("validate", "broken")
         #expect(result.status == 2)
         #expect(result.stderr == """
             jobs/broken.yaml:10:3: an incremental sync needs 'iterator:'; name the column that grows with each change, e.g. 'iterator: updated_at'
@@ -127,7 +150,7 @@ final class Project {
               - { column: emial, to: user_identities.email }
               - { column: plan, to: user_atributes.plan }
             """)
-        let mapping = try project.jobs("validate", "jobs/broken.yaml")
+        let mapping = try await project.jobs("validate", "jobs/broken.yaml")
         #expect(mapping.status == 2)
         #expect(mapping.stderr == """
             jobs/broken.yaml:7:7: column 'emial' is not in table 'users' in examples/shop.db; did you mean 'email'?
@@ -136,35 +159,35 @@ final class Project {
 
             """)
 
-        let all = try project.jobs("validate")
+        let all = try await project.jobs("validate")
         #expect(all.status == 2)
         #expect(all.stdout == "ok jobs/app-events.yaml\nok jobs/looker-events.yaml\nok jobs/looker-users-explicit.yaml\nok jobs/looker-users.yaml\nok jobs/shop-users-full.yaml\nok jobs/shop-users.yaml\n")
     }
 
-    @Test func exitCodesForUsageAndMissingJobs() throws {
+    @Test func exitCodesForUsageAndMissingJobs() async throws {
         let project = try Project()
-        let missing = try project.jobs("run", "shop-userz")
+        let missing = try await project.jobs("run", "shop-userz")
         #expect(missing.status == 2)
         #expect(missing.stderr == "no job named 'shop-userz' in jobs; did you mean 'shop-users'?\n")
-        let usage = try project.jobs("run")
+        let usage = try await project.jobs("run")
         #expect(usage.status == 2)
         #expect(usage.stderr.contains("Missing expected argument '<jobs> ...'"))
-        let unknownFlag = try project.jobs("run", "shop-users", "--dryrun")
+        let unknownFlag = try await project.jobs("run", "shop-users", "--dryrun")
         #expect(unknownFlag.status == 2)
-        let reset = try project.jobs("reset", "shop-users")
+        let reset = try await project.jobs("reset", "shop-users")
         #expect(reset.status == 2)
         #expect(reset.stderr == "'jobs reset shop-users' forgets the checkpoint, so the next run re-sends everything from sync.from; add --yes to do it\n")
     }
 
-    @Test func dryRunPlanStatusAndReset() throws {
+    @Test func dryRunPlanStatusAndReset() async throws {
         let project = try Project()
-        let dry = try project.jobs("run", "app-events", "--dry-run")
+        let dry = try await project.jobs("run", "app-events", "--dry-run")
         #expect(dry.status == 0)
         #expect(dry.stdout.hasPrefix("app-events (dry run): read 301 rows, would send 300 in 3 requests, rejected 1 in "))
         #expect(dry.stdout.hasSuffix("; nothing sent, checkpoint unchanged\n  rejected row 301: iterator column 'occurred_at' holds 'yesterday', which is not an ISO 8601 timestamp like 2026-01-01T00:00:00Z\n"))
         #expect(!FileManager.default.fileExists(atPath: project.root + "/out/app-events.ndjson"))
 
-        let plan = try project.jobs("plan", "shop-users")
+        let plan = try await project.jobs("plan", "shop-users")
         #expect(plan.status == 0)
         #expect(plan.stdout.contains("checkpoint: none (first run)\nlower bound: >= 2026-10-01T00:00:00Z\nupper bound: <= 2026-10-26T00:48:00Z"))
         #expect(plan.stdout.contains(#"WHERE "__syncjobs_iterator" IS NULL OR ("__syncjobs_iterator" >= ?2 AND "__syncjobs_iterator" <= ?1) ORDER BY "__syncjobs_iterator""#))
@@ -179,8 +202,8 @@ final class Project {
                 "customer_id": "C00001",
             """))
 
-        _ = try project.jobs("run", "shop-users")
-        let status = try project.jobs("status", "shop-users", "--json")
+        _ = try await project.jobs("run", "shop-users")
+        let status = try await project.jobs("status", "shop-users", "--json")
         #expect(status.status == 0)
         let report = try JSONParser.parse(status.stdout)
         #expect(report["checkpoint"]?["value"] == .string("2026-10-26T00:48:00Z"))
@@ -192,18 +215,18 @@ final class Project {
         #expect(runs.first?["status"] == .string("succeeded"))
         #expect(report["rejected_rows"]?["total"] == .int(1))
 
-        let reset = try project.jobs("reset", "shop-users", "--yes")
+        let reset = try await project.jobs("reset", "shop-users", "--yes")
         #expect(reset.status == 0)
         #expect(reset.stdout == "shop-users: checkpoint forgotten (it was updated_at = 2026-10-26T00:48:00Z (1 row at this value delivered)); the next run starts from 2026-10-01T00:00:00Z\n")
-        let text = try project.jobs("status", "shop-users")
+        let text = try await project.jobs("status", "shop-users")
         #expect(text.stdout.hasPrefix("shop-users (user, incremental)\n  schedule: hourly from 2026-11-15T19:00:00Z; next run due now\n  checkpoint: none; the next run starts at 2026-10-01T00:00:00Z\n  last runs:\n    #1 succeeded "))
 
-        let paused = try project.jobs("pause", "shop-users")
+        let paused = try await project.jobs("pause", "shop-users")
         #expect(paused.stdout == "shop-users: paused; the daemon skips it until 'jobs resume shop-users' (jobs run still runs it)\n")
-        #expect(try project.jobs("status", "shop-users").stdout.contains("  schedule: hourly from 2026-11-15T19:00:00Z; paused ('jobs resume shop-users' to resume)\n"))
-        let schedule = try project.jobs("schedule", "shop-users", "--after", "2026-11-22T10:30:00Z", "-n", "2", "--json")
+        #expect(try await project.jobs("status", "shop-users").stdout.contains("  schedule: hourly from 2026-11-15T19:00:00Z; paused ('jobs resume shop-users' to resume)\n"))
+        let schedule = try await project.jobs("schedule", "shop-users", "--after", "2026-11-22T10:30:00Z", "-n", "2", "--json")
         #expect(schedule.stdout == "[\"2026-11-22T11:00:00Z\",\"2026-11-22T12:00:00Z\"]\n")
-        let history = try project.jobs("history", "shop-users")
+        let history = try await project.jobs("history", "shop-users")
         #expect(history.stdout.range(of: #"^#1 on_demand succeeded started \S+ \(\d+\.\d\d s\), window 2026-10-01T00:00:00Z \.\. 2026-10-26T00:48:00Z: read 200, sent 199, rejected 1, 2 requests\n$"#, options: .regularExpression) != nil, "\(history.stdout)")
     }
 
@@ -240,7 +263,7 @@ final class Project {
     }
 
     @Test(.timeLimit(.minutes(2)))
-    func killedMidRunTheNextRunResendsOnlyRowsAfterTheCheckpoint() throws {
+    func killedMidRunTheNextRunResendsOnlyRowsAfterTheCheckpoint() async throws {
         let project = try Project()
         let count = 120_000
         try Self.bigEvents(project, count: count)
@@ -251,17 +274,17 @@ final class Project {
                 checkpointed = row
                 break
             }
-            usleep(2_000)
+            try await Task.sleep(for: .milliseconds(2))
         }
         let killedBeforeTheEnd = process.isRunning
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await JobsBinary.wait(process)
         #expect(killedBeforeTheEnd, "the run finished before it could be killed; grow the file")
         // What the state held when the process died.
         let covered = Self.stateCheckpointRow(project) ?? 0
         #expect(covered >= (checkpointed ?? 0))
 
-        let rerun = try project.jobs("run", "big")
+        let rerun = try await project.jobs("run", "big")
         #expect(rerun.status == 0, "\(rerun.stderr)")
         #expect(rerun.stderr.contains("note: resuming the interrupted pass over the file at row \(covered + 1)"))
 
@@ -283,7 +306,7 @@ final class Project {
     }
 
     @Test(.timeLimit(.minutes(2)))
-    func aSecondRunOfARunningJobIsRefused() throws {
+    func aSecondRunOfARunningJobIsRefused() async throws {
         let project = try Project()
         try Self.bigEvents(project, count: 120_000)
         let (process, _, _) = try JobsBinary.start(["run", "big"], in: project.root)
@@ -299,11 +322,11 @@ final class Project {
                (try? statement.step()) == true, case .int(1)? = try? statement.value(at: 0) {
                 locked = true
             } else {
-                usleep(2_000)
+                try await Task.sleep(for: .milliseconds(2))
             }
         }
         #expect(locked)
-        let second = try project.jobs("run", "big")
+        let second = try await project.jobs("run", "big")
         #expect(second.status == 1)
         #expect(second.stderr.hasPrefix("big: job 'big' is already running: run #1, process \(process.processIdentifier) on "), "\(second.stderr)")
     }

@@ -8,6 +8,8 @@ public struct PackedRequest: Sendable {
     public var batchRanges: [Range<Int>]
     /// The source row number of each batch, for rejection records.
     public var rowNumbers: [Int]
+    /// Each batch's event time (`timestamp_unixtime_ms`), when it has one: routes historical data.
+    public var eventTimes: [Int64?] = []
     /// Engine bookkeeping: the run-wide ordinal of the first and last row in the request.
     public var firstRowOrdinal: Int
     public var lastRowOrdinal: Int
@@ -15,6 +17,26 @@ public struct PackedRequest: Sendable {
     public var batchCount: Int { batchRanges.count }
 
     public func batch(_ index: Int) -> ArraySlice<UInt8> { body[batchRanges[index]] }
+
+    public func eventTime(_ index: Int) -> Int64? { index < eventTimes.count ? eventTimes[index] : nil }
+
+    /// A request holding some of this one's batches (by index, in order): to split a request the
+    /// server refuses, or to route batches to another endpoint. `sequence` and ordinals are kept.
+    public func subset(_ indices: [Int]) -> PackedRequest {
+        var body: [UInt8] = [UInt8(ascii: "[")]
+        body.reserveCapacity(indices.reduce(2) { $0 + batchRanges[$1].count + 1 })
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(indices.count)
+        for (n, index) in indices.enumerated() {
+            if n > 0 { body.append(UInt8(ascii: ",")) }
+            let start = body.count
+            body.append(contentsOf: self.body[batchRanges[index]])
+            ranges.append(start..<body.count)
+        }
+        body.append(UInt8(ascii: "]"))
+        return PackedRequest(sequence: sequence, body: body, batchRanges: ranges, rowNumbers: indices.map { rowNumbers[$0] },
+                             eventTimes: indices.map { eventTime($0) }, firstRowOrdinal: firstRowOrdinal, lastRowOrdinal: lastRowOrdinal)
+    }
 }
 
 /// Packs batches into requests of at most 100 batches and 256 KB, mParticle's Events API limits.
@@ -27,6 +49,7 @@ public struct RequestPacker: Sendable {
     private var body: [UInt8] = []
     private var ranges: [Range<Int>] = []
     private var rowNumbers: [Int] = []
+    private var eventTimes: [Int64?] = []
     private var firstOrdinal = 0
     private var lastOrdinal = 0
     private var nextSequence = 0
@@ -48,7 +71,7 @@ public struct RequestPacker: Sendable {
     }
 
     /// Adds a batch; the caller seals the open request first when `fits` says no.
-    public mutating func add(_ batch: [UInt8], rowNumber: Int, ordinal: Int) {
+    public mutating func add(_ batch: [UInt8], rowNumber: Int, ordinal: Int, eventTime: Int64? = nil) {
         if ranges.isEmpty {
             body.reserveCapacity(min(maxBytes, batch.count * maxBatches))
             body.append(UInt8(ascii: "["))
@@ -60,6 +83,7 @@ public struct RequestPacker: Sendable {
         body.append(contentsOf: batch)
         ranges.append(start..<body.count)
         rowNumbers.append(rowNumber)
+        eventTimes.append(eventTime)
         lastOrdinal = ordinal
     }
 
@@ -68,11 +92,12 @@ public struct RequestPacker: Sendable {
         guard !ranges.isEmpty else { return nil }
         body.append(UInt8(ascii: "]"))
         let request = PackedRequest(sequence: nextSequence, body: body, batchRanges: ranges, rowNumbers: rowNumbers,
-                                    firstRowOrdinal: firstOrdinal, lastRowOrdinal: lastOrdinal)
+                                    eventTimes: eventTimes, firstRowOrdinal: firstOrdinal, lastRowOrdinal: lastOrdinal)
         nextSequence += 1
         body = []
         ranges = []
         rowNumbers = []
+        eventTimes = []
         return request
     }
 }

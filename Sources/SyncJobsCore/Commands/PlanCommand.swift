@@ -154,6 +154,9 @@ public enum PlanCommand {
     static func destinationDetail(_ job: JobDefinition) -> String {
         switch job.destination.kind {
         case .file(let path): return Paths.display(path)
+        case .mparticle(let spec):
+            // Names where the secrets come from, never their values.
+            return "\(spec.endpointName) (POST \(spec.baseURL)/bulkevents\(spec.historical == .auto ? ", events older than 30 days to /bulkevents/historical" : "")), api_key \(spec.apiKey), api_secret \(spec.apiSecret), max_in_flight \(spec.maxInFlight)"
         }
     }
 }

@@ -30,7 +30,7 @@ public enum RunCommand {
         let destination: (any Destination)?
         do {
             state = try workspace.openState()
-            destination = options.dryRun ? nil : try DestinationFactory.make(for: job)
+            destination = options.dryRun ? nil : try DestinationFactory.make(for: job, logger: logger)
         } catch {
             output.err("\(job.name): \(error)")
             return .runFailed
@@ -60,8 +60,11 @@ public enum RunCommand {
             return .invalid
         case .failed(let message)?:
             let run = result.runID.map { "run #\($0)" } ?? "the run"
-            output.err("\(name): \(run) failed after reading \(Format.plural(result.counts.rowsRead, "row")) and delivering \(Format.count(result.counts.rowsSent)): \(message)")
+            output.err("\(name): \(run) failed after reading \(Format.plural(result.counts.rowsRead, "row")) and delivering \(Format.count(result.counts.rowsSent)) in \(Format.plural(result.counts.requests, "request"))\(DeliveryFigures.text(result.counts)): \(message)")
             if let checkpoint = result.checkpoint { output.err("\(name): checkpoint kept at \(checkpoint)") }
+            if result.counts.rowsUndelivered > 0 {
+                output.err("\(name): \(Format.plural(result.counts.rowsUndelivered, "row")) of requests that failed are kept; the next run sends them again, or 'jobs retry \(name)' does now")
+            }
             return .runFailed
         case nil:
             output.out(summary(result))
@@ -89,7 +92,7 @@ public enum RunCommand {
         } else {
             let run = result.runID.map { " run #\($0)" } ?? ""
             parts.append("\(result.job)\(run): read \(Format.plural(c.rowsRead, "row"))")
-            parts.append("sent \(Format.count(c.rowsSent)) in \(Format.plural(c.requests, "request"))")
+            parts.append("sent \(Format.count(c.rowsSent)) in \(Format.plural(c.requests, "request"))\(DeliveryFigures.text(c))")
         }
         parts.append("rejected \(Format.count(c.rowsRejected))")
         if c.rowsSkipped > 0 { parts.append("skipped \(Format.count(c.rowsSkipped)) already delivered") }

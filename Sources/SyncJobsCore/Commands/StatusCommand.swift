@@ -33,6 +33,7 @@ public enum StatusCommand {
                 let active = try state.activeRun(job: job.name)
                 let schedule = try state.scheduleState(job: job.name)
                 let next = schedule.paused ? nil : ScheduleCommand.nextRun(job.schedule, state: schedule, now: now)
+                let failed = try state.failedCounts(job: job.name)
                 if json {
                     var entry = report(job, checkpoint: checkpoint, runs: runs, rejectedTotal: rejectedTotal, rejected: rejected, active: active)
                     if case .object(var entries) = entry {
@@ -41,6 +42,10 @@ public enum StatusCommand {
                             .init("paused", .bool(schedule.paused)),
                             .init("next_run", next.map { .string(Timestamp.format(millis: $0)) } ?? .null),
                         ], at: 3)
+                        entries.append(.init("failed_rows", .object([
+                            .init("pending", .int(Int64(failed.refused + failed.undelivered))),
+                            .init("refused", .int(Int64(failed.refused))), .init("undelivered", .int(Int64(failed.undelivered))),
+                        ])))
                         entry = .object(entries)
                     }
                     reports.append(entry)
@@ -50,6 +55,8 @@ public enum StatusCommand {
                         : next.map { $0 <= now ? "next run due now" : "next run \(Timestamp.format(millis: $0))" } ?? "no run scheduled"
                     block.insert("  schedule: \(ScheduleCommand.describe(job.schedule, now: now)); \(when)", at: 1)
                     text.append(contentsOf: block)
+                    text.append("  failed rows waiting for 'jobs retry \(job.name)': \(Format.count(failed.refused + failed.undelivered))"
+                                + (failed.refused + failed.undelivered > 0 ? " (\(Format.count(failed.refused)) refused by the destination, \(Format.count(failed.undelivered)) undelivered)" : ""))
                     text.append("")
                 }
             }
@@ -77,7 +84,7 @@ public enum StatusCommand {
         } else {
             lines.append("  last runs:")
             for run in runs {
-                var line = "    #\(run.id) \(run.status.rawValue) \(Timestamp.format(millis: run.startedAt)) \(run.trigger): read \(Format.count(run.counts.rowsRead)), sent \(Format.count(run.counts.rowsSent)), rejected \(Format.count(run.counts.rowsRejected)), \(Format.plural(run.counts.requests, "request"))"
+                var line = "    #\(run.id) \(run.status.rawValue) \(Timestamp.format(millis: run.startedAt)) \(run.trigger): read \(Format.count(run.counts.rowsRead)), sent \(Format.count(run.counts.rowsSent)), rejected \(Format.count(run.counts.rowsRejected)), \(Format.plural(run.counts.requests, "request"))\(DeliveryFigures.text(run.counts))"
                 if let ended = run.endedAt { line += ", \(Format.seconds(Double(ended - run.startedAt) / 1000))" }
                 if let error = run.error { line += "; error: \(error)" }
                 lines.append(line)
@@ -116,7 +123,10 @@ public enum StatusCommand {
                 .init("ended_at", run.endedAt.map { .string(Timestamp.format(millis: $0)) } ?? .null),
                 .init("rows_read", .int(Int64(run.counts.rowsRead))), .init("rows_sent", .int(Int64(run.counts.rowsSent))),
                 .init("rows_rejected", .int(Int64(run.counts.rowsRejected))), .init("rows_skipped", .int(Int64(run.counts.rowsSkipped))),
-                .init("requests", .int(Int64(run.counts.requests))),
+                .init("requests", .int(Int64(run.counts.requests))), .init("retries", .int(Int64(run.counts.retries))),
+                .init("throttled_waits", .int(Int64(run.counts.throttledWaits))),
+                .init("throttled_seconds", .double(Double(run.counts.throttledMillis) / 1000)),
+                .init("rows_undelivered", .int(Int64(run.counts.rowsUndelivered))),
                 .init("window_lower", text(run.windowLower)), .init("window_upper", text(run.windowUpper)),
                 .init("checkpoint", text(run.checkpoint)), .init("error", text(run.error)),
             ])

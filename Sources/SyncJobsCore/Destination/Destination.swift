@@ -1,3 +1,5 @@
+import Logging
+
 /// Where requests go. The engine hands a destination sealed requests, up to `maxInFlight` at a
 /// time, and stores a checkpoint only once every request before it has been acknowledged.
 public protocol Destination: Sendable {
@@ -20,11 +22,25 @@ public protocol Destination: Sendable {
 public struct DeliveryResult: Sendable, Equatable {
     /// Batches the destination refused, by index in the request, with its reason.
     public var rejected: [RejectedBatch]
+    /// Attempts that were repeated (after a 429, a 5xx, a timeout or a dropped connection).
     public var retries: Int
+    /// Times a request waited before going out because the destination throttled (429,
+    /// `Retry-After`) or was close to its rate limit, and how long in total.
+    public var throttledWaits: Int
+    public var throttledMillis: Int64
 
-    public init(rejected: [RejectedBatch] = [], retries: Int = 0) {
+    public init(rejected: [RejectedBatch] = [], retries: Int = 0, throttledWaits: Int = 0, throttledMillis: Int64 = 0) {
         self.rejected = rejected
         self.retries = retries
+        self.throttledWaits = throttledWaits
+        self.throttledMillis = throttledMillis
+    }
+
+    public mutating func add(_ other: DeliveryResult, indexOffset map: (Int) -> Int) {
+        rejected += other.rejected.map { RejectedBatch(index: map($0.index), reason: $0.reason) }
+        retries += other.retries
+        throttledWaits += other.throttledWaits
+        throttledMillis += other.throttledMillis
     }
 
     public static let accepted = DeliveryResult()
@@ -42,10 +58,21 @@ public struct RejectedBatch: Sendable, Equatable {
 
 /// Opens the destination a job names.
 public enum DestinationFactory {
-    public static func make(for job: JobDefinition) throws -> any Destination {
+    public static func make(for job: JobDefinition, logger: Logger = Logger(label: "syncjobs")) throws -> any Destination {
         switch job.destination.kind {
         case .file(let path):
             return try FileDestination(path: path)
+        case .mparticle(let spec):
+            return MParticleDestination(spec: spec, credentials: try MParticleCredentials.resolve(spec), logger: logger)
         }
     }
+}
+
+/// A request the destination could not deliver: carries the request so its rows can be kept for
+/// `jobs retry`.
+public struct UndeliveredRequest: Error, CustomStringConvertible {
+    public var request: PackedRequest
+    public var underlying: Error
+
+    public var description: String { JobRunner.message(underlying) }
 }

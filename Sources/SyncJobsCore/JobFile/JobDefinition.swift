@@ -12,6 +12,9 @@ public struct JobDefinition: Sendable {
     public var sync: SyncSpec
     public var schedule: ScheduleSpec
     public var destination: DestinationSpec
+    /// `key:`: the columns that identify one delivery of a row; its `source_request_id` is derived
+    /// from them (with the iterator value in incremental jobs). Nil: derived from the batch content.
+    public var key: [String]?
     /// Where keys were written, for diagnostics found after parsing.
     public var locations: [String: SourceLocation]
     /// `mapping: looker`: the mapping is derived from the LookML tags of a Looker result when the
@@ -141,6 +144,8 @@ public struct DestinationSpec: Sendable {
     public enum Kind: Sendable {
         /// NDJSON: one line per request, the JSON array exactly as it would be POSTed.
         case file(path: String)
+        /// The mParticle Events API.
+        case mparticle(MParticleSpec)
     }
 
     public var kind: Kind
@@ -149,6 +154,58 @@ public struct DestinationSpec: Sendable {
     public var typeName: String {
         switch kind {
         case .file: return "file"
+        case .mparticle: return "mparticle"
         }
     }
+}
+
+/// Where a secret comes from. The value itself is only read when a run opens the destination, and
+/// is never printed.
+public enum SecretReference: Sendable, Equatable, CustomStringConvertible {
+    /// `${NAME}`: an environment variable.
+    case environment(String)
+    /// `{ file: path }`: the first line of a file (absolute path).
+    case file(String)
+
+    public var description: String {
+        switch self {
+        case .environment(let name): return "${\(name)}"
+        case .file(let path): return "file \(Paths.display(path))"
+        }
+    }
+}
+
+/// `destination: { type: mparticle, ... }`.
+public struct MParticleSpec: Sendable {
+    public enum Pod: String, Sendable, CaseIterable { case us1, us2, eu1, au1 }
+    public enum Historical: String, Sendable, CaseIterable { case auto, never }
+
+    /// A pod, or nil when `url:` names the endpoint base instead.
+    public var pod: Pod?
+    /// The base URL ending in `/v2`, from the pod or `url:`.
+    public var baseURL: String
+    public var apiKey: SecretReference
+    public var apiSecret: SecretReference
+    public var maxInFlight: Int
+    public var historical: Historical
+    /// How long one request may be retried (429, 5xx, timeouts, dropped connections), in ms.
+    public var retryForMillis: Int64
+    /// How long one attempt may take before it counts as a timeout, in ms.
+    public var timeoutMillis: Int64
+
+    public static let defaultMaxInFlight = 8
+    public static let defaultRetryForMillis: Int64 = 10 * 60_000
+    public static let defaultTimeoutMillis: Int64 = 30_000
+
+    public static func baseURL(for pod: Pod) -> String {
+        switch pod {
+        case .us1: return "https://s2s.us1.mparticle.com/v2"
+        case .us2: return "https://s2s.us2.mparticle.com/v2"
+        case .eu1: return "https://s2s.eu1.mparticle.com/v2"
+        case .au1: return "https://s2s.au1.mparticle.com/v2"
+        }
+    }
+
+    /// How errors name the endpoint: the pod, or the URL.
+    public var endpointName: String { pod.map { "pod \($0.rawValue)" } ?? baseURL }
 }

@@ -3,11 +3,13 @@ import Yams
 
 /// Turns a job file into a `JobDefinition`, or every problem in it as diagnostics.
 public enum JobFileParser {
-    static let rootKeys = ["name", "type", "source", "mapping", "identity_names", "sync", "schedule", "destination"]
+    static let rootKeys = ["name", "type", "source", "mapping", "identity_names", "sync", "schedule", "destination", "key"]
     static let sourceKeys = ["sqlite", "query", "table", "file", "format"]
     static let syncKeys = ["mode", "iterator", "iterator_type", "from", "lookback", "backfill_window"]
     static let scheduleKeys = ["type", "frequency", "start", "end", "timezone"]
     static let destinationKeys = ["type", "path", "environment"]
+    static let mparticleKeys = ["type", "environment", "pod", "url", "api_key", "api_secret", "max_in_flight", "historical",
+                                "retry_for", "timeout"]
     static let mappingKeys = ["column", "static", "ignore", "to", "type"]
 
     /// Loads and parses a job file. `displayPath` is how the file is named in diagnostics.
@@ -104,13 +106,20 @@ public enum JobFileParser {
                          fix: "remove it; a mapping list names each identity key in its 'to:'")
         }
 
+        // key
+        var key: [String]?
+        if let node = top.value("key") {
+            locations["key"] = reader.location(node)
+            key = parseKey(node, reader: reader)
+        }
+
         top.reportUnknownKeys(known: rootKeys)
         let diagnostics = reader.diagnostics
         guard let source, !diagnostics.contains(where: { $0.severity == .error }) else {
             throw JobFileError(diagnostics)
         }
         let job = JobDefinition(name: name, filePath: filePath, kind: kind, source: source, mapping: mapping, sync: sync,
-                                schedule: schedule, destination: destination, locations: locations,
+                                schedule: schedule, destination: destination, key: key, locations: locations,
                                 lookerTagMapping: lookerTagMapping)
         return (job, diagnostics)
     }
@@ -367,16 +376,133 @@ public enum JobFileParser {
     }
 
     static func parseDestination(_ map: YAMLReader.Map, reader: YAMLReader, directory: String, jobName: String) -> DestinationSpec {
-        defer { map.reportUnknownKeys(known: destinationKeys) }
         let environment = map.choice("environment", Environment.self) ?? .development
         let type = map.string("type") ?? "file"
         switch type {
         case "file":
+            defer { map.reportUnknownKeys(known: destinationKeys) }
             let path = map.string("path") ?? "../out/\(jobName).ndjson"
             return DestinationSpec(kind: .file(path: Paths.resolve(path, against: directory)), environment: environment)
+        case "mparticle":
+            defer { map.reportUnknownKeys(known: mparticleKeys) }
+            let spec = parseMParticle(map, reader: reader, directory: directory)
+            return DestinationSpec(kind: spec.map { .mparticle($0) } ?? .file(path: ""), environment: environment)
         default:
-            reader.error(map.value("type"), "'destination.type' is '\(type)', which is not a destination", fix: Spelling.hint(for: type, among: ["file"]))
+            defer { map.reportUnknownKeys(known: destinationKeys) }
+            reader.error(map.value("type"), "'destination.type' is '\(type)', which is not a destination", fix: Spelling.hint(for: type, among: ["file", "mparticle"]))
             return DestinationSpec(kind: .file(path: ""), environment: environment)
         }
+    }
+
+    static func parseMParticle(_ map: YAMLReader.Map, reader: YAMLReader, directory: String) -> MParticleSpec? {
+        let pod = map.choice("pod", MParticleSpec.Pod.self)
+        let url = map.string("url")
+        var baseURL: String?
+        switch (pod, url) {
+        case (let pod?, nil):
+            baseURL = MParticleSpec.baseURL(for: pod)
+        case (nil, let url?):
+            var trimmed = url
+            while trimmed.hasSuffix("/") { trimmed.removeLast() }
+            if !(trimmed.hasPrefix("http://") || trimmed.hasPrefix("https://")) || trimmed.count <= "https://".count {
+                reader.error(map.value("url"), "'destination.url' is '\(url)', which is not an http:// or https:// URL",
+                             fix: "write the Events API base, e.g. 'url: http://127.0.0.1:8080/v2', or use 'pod:'")
+            } else {
+                baseURL = trimmed
+            }
+        case (_?, _?):
+            reader.error(map.keyNode("url"), "the destination names both 'pod:' and 'url:'", fix: "keep one of them")
+        case (nil, nil):
+            if !map.has("pod") {
+                reader.error(map.node, "an mparticle destination needs 'pod:' (or 'url:')",
+                             fix: "add 'pod:' with one of 'us1', 'us2', 'eu1', 'au1': the pod of your mParticle workspace")
+            }
+        }
+        let apiKey = parseSecret(map, "api_key", reader: reader, directory: directory, example: "MPARTICLE_API_KEY")
+        let apiSecret = parseSecret(map, "api_secret", reader: reader, directory: directory, example: "MPARTICLE_API_SECRET")
+        var maxInFlight = MParticleSpec.defaultMaxInFlight
+        if let text = map.string("max_in_flight") {
+            if let n = Int(text), (1...64).contains(n) {
+                maxInFlight = n
+            } else {
+                reader.error(map.value("max_in_flight"), "'destination.max_in_flight' is '\(text)'; it must be a whole number from 1 to 64",
+                             fix: "write e.g. 'max_in_flight: 8'")
+            }
+        }
+        let historical = map.choice("historical", MParticleSpec.Historical.self) ?? .auto
+        func duration(_ key: String, default value: Int64) -> Int64 {
+            guard let text = map.string(key) else { return value }
+            if let ms = IteratorType.timestamp.parseLookback(text), case .int(let n) = ms, n > 0 { return n }
+            reader.error(map.value(key), "'destination.\(key)' is '\(text)', which is not a duration",
+                         fix: "write a duration like '500ms', '30s', '10m' or '1h'")
+            return value
+        }
+        let retryFor = duration("retry_for", default: MParticleSpec.defaultRetryForMillis)
+        let timeout = duration("timeout", default: MParticleSpec.defaultTimeoutMillis)
+        guard let baseURL, let apiKey, let apiSecret else { return nil }
+        return MParticleSpec(pod: pod, baseURL: baseURL, apiKey: apiKey, apiSecret: apiSecret, maxInFlight: maxInFlight,
+                             historical: historical, retryForMillis: retryFor, timeoutMillis: timeout)
+    }
+
+    /// `${ENV_VAR}` or `{ file: path }`; an inline value is an error, and is never echoed back.
+    static func parseSecret(_ map: YAMLReader.Map, _ key: String, reader: YAMLReader, directory: String,
+                            example: String) -> SecretReference? {
+        let fix = "write '\(key): ${\(example)}' and set that environment variable, or '\(key): { file: path/to/secret }'"
+        guard let node = map.value(key) else {
+            reader.error(map.node, "an mparticle destination needs '\(key):'", fix: fix)
+            return nil
+        }
+        switch node {
+        case .scalar(let scalar):
+            let text = scalar.string
+            if text.hasPrefix("${"), text.hasSuffix("}") {
+                let name = String(text.dropFirst(2).dropLast())
+                if !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }), !name.first!.isNumber {
+                    return .environment(name)
+                }
+                reader.error(node, "'destination.\(key)' names an environment variable that is not a valid name", fix: fix)
+                return nil
+            }
+            // Never quote the value: it may be the secret itself.
+            reader.error(node, "'destination.\(key)' is written inline; secrets must not be in job files", fix: fix)
+            return nil
+        case .mapping:
+            let inner = YAMLReader.Map(reader: reader, node: node, path: "destination.\(key)")
+            defer { inner.reportUnknownKeys(known: ["file"]) }
+            guard let path = inner.string("file", required: true, fix: fix) else { return nil }
+            return .file(Paths.resolve(path, against: directory))
+        default:
+            reader.error(node, "'destination.\(key)' must be '${ENV_VAR}' or '{ file: path }', not a \(YAMLReader.kind(of: node))", fix: fix)
+            return nil
+        }
+    }
+
+    static func parseKey(_ node: Node, reader: YAMLReader) -> [String]? {
+        let fix = "write the columns that identify a row, e.g. 'key: [customer_id, event_id]'"
+        var columns: [String] = []
+        switch node {
+        case .scalar(let scalar) where !scalar.string.isEmpty:
+            columns = [scalar.string]
+        case .sequence(let sequence):
+            for item in sequence {
+                guard case .scalar(let scalar) = item, !scalar.string.isEmpty else {
+                    reader.error(item, "each 'key' entry must be a column name", fix: fix)
+                    return nil
+                }
+                if columns.contains(scalar.string) {
+                    reader.error(item, "column '\(scalar.string)' is listed twice in 'key'", fix: "list it once")
+                    return nil
+                }
+                columns.append(scalar.string)
+            }
+        default:
+            reader.error(node, "'key' must be a list of column names", fix: fix)
+            return nil
+        }
+        if columns.isEmpty {
+            reader.error(node, "'key' is empty", fix: fix)
+            return nil
+        }
+        return columns
     }
 }

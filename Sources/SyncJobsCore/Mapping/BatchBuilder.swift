@@ -14,6 +14,19 @@ public enum MappedRow: Sendable {
 public struct BatchBuilder: Sendable {
     public let plan: MappingPlan
     private let environmentPrefix: [UInt8]
+    /// Seeds the idempotency hashes with the job's name, so two jobs sending equal rows to one API
+    /// key do not deduplicate each other.
+    private let idSeed: UInt64
+    /// Whether the mapping writes `events.data.source_message_id` itself.
+    private let mapsMessageID: Bool
+    /// Per-slot facts worked out once instead of per row (string comparisons in the hot path).
+    private let deviceSlotIsIdentity: [Bool]
+    private let eventSlotKinds: [EventSlotKind]
+    private let mapsCustomEventType: Bool
+
+    private enum EventSlotKind {
+        case location, product, productAction, eventName, customEventType, timestamp, other
+    }
 
     public init(plan: MappingPlan) {
         self.plan = plan
@@ -21,14 +34,36 @@ public struct BatchBuilder: Sendable {
         w.raw("{\"environment\":")
         w.string(plan.environment.rawValue)
         environmentPrefix = w.bytes
+        idSeed = RowHash.murmur3(Array(("syncjobs/" + plan.jobName).utf8)).high
+        mapsMessageID = plan.eventData.contains { $0.key == "source_message_id" }
+        deviceSlotIsIdentity = plan.deviceInfo.map { TargetCatalog.deviceIdentityFields.contains($0.key) }
+        eventSlotKinds = plan.eventData.map { slot in
+            if slot.key.hasPrefix("location.") { return .location }
+            if slot.key.hasPrefix("product_action.products.") { return .product }
+            if slot.key.hasPrefix("product_action.") { return .productAction }
+            switch slot.key {
+            case "event_name": return .eventName
+            case "custom_event_type": return .customEventType
+            case "timestamp_unixtime_ms": return .timestamp
+            default: return .other
+            }
+        }
+        mapsCustomEventType = plan.eventData.contains { $0.key == "custom_event_type" }
     }
 
     private struct Rejection: Error { var reason: String }
 
     /// Maps a row. `extras` are keys of a JSON record that are not among the columns.
     public func map(_ values: [Value], extras: [Value.ObjectEntry] = []) -> MappedRow {
+        var eventTime: Int64?
+        return map(values, extras: extras, eventTime: &eventTime)
+    }
+
+    /// Maps a row and reports its event's `timestamp_unixtime_ms`, when it has one (to route
+    /// historical events).
+    public func map(_ values: [Value], extras: [Value.ObjectEntry] = [], eventTime: inout Int64?) -> MappedRow {
         do {
-            return .batch(try build(values, extras: extras))
+            return .batch(try build(values, extras: extras, eventTime: &eventTime))
         } catch let rejection as Rejection {
             return .rejected(rejection.reason)
         } catch {
@@ -56,7 +91,7 @@ public struct BatchBuilder: Sendable {
         }
     }
 
-    private func build(_ values: [Value], extras: [Value.ObjectEntry]) throws -> [UInt8] {
+    private func build(_ values: [Value], extras: [Value.ObjectEntry], eventTime: inout Int64?) throws -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 512)
         w.raw(environmentPrefix)
         var hasIdentity = false
@@ -108,14 +143,14 @@ public struct BatchBuilder: Sendable {
         }
 
         first = true
-        for slot in plan.deviceInfo {
+        for (n, slot) in plan.deviceInfo.enumerated() {
             guard let v = try value(slot, values) else { continue }
             w.raw(first ? ",\"device_info\":{" : ",")
             first = false
             w.string(slot.key)
             w.raw(UInt8(ascii: ":"))
             w.value(v)
-            if TargetCatalog.deviceIdentityFields.contains(slot.key) { hasIdentity = true }
+            if deviceSlotIsIdentity[n] { hasIdentity = true }
         }
         if !first { w.raw(UInt8(ascii: "}")) }
 
@@ -123,14 +158,52 @@ public struct BatchBuilder: Sendable {
             throw Rejection(reason: "every identity is null or empty (\(identitySources)); a batch must identify its user")
         }
 
+        var dataHasFields = false
         if plan.jobKind == .event {
-            try writeEvent(into: &w, values, extras: extras)
+            dataHasFields = try writeEvent(into: &w, values, extras: extras, eventTime: &eventTime)
         }
-        w.raw(UInt8(ascii: "}"))
+        // Idempotency ids: deterministic, so a resend (retry, crash and rerun, lookback) carries the
+        // same ids and mParticle deduplicates it.
+        let id = try idempotencyHash(values, content: w.bytes)
+        if plan.jobKind == .event {
+            if !mapsMessageID {
+                w.raw(dataHasFields ? ",\"source_message_id\":\"" : "\"source_message_id\":\"")
+                w.uuid(id.derived(1))
+                w.raw(UInt8(ascii: "\""))
+            }
+            w.raw("}}]")
+        }
+        w.raw(",\"source_request_id\":\"")
+        w.hex(id.high)
+        w.hex(id.low)
+        w.raw("\"}")
         if w.bytes.count > ValueConversion.batchBytesMax {
             throw Rejection(reason: "the batch is \(w.bytes.count) bytes; mParticle accepts at most \(ValueConversion.batchBytesMax) bytes (128 KB) per batch")
         }
         return w.bytes
+    }
+
+    /// The job's `key:` columns (and iterator) when declared, else the batch's bytes so far.
+    private func idempotencyHash(_ values: [Value], content: [UInt8]) throws -> RowHash {
+        guard let keys = plan.keyColumns else { return RowHash.murmur3(content, seed: idSeed) }
+        var k = JSONWriter(reservingCapacity: 64)
+        k.raw(UInt8(ascii: "["))
+        var allNull = true
+        for (n, index) in keys.enumerated() {
+            if n > 0 { k.raw(UInt8(ascii: ",")) }
+            let v = index < values.count ? values[index] : .null
+            if !v.isNull { allNull = false }
+            k.value(v)
+        }
+        if allNull {
+            throw Rejection(reason: "every 'key' column (\(keys.map { plan.columns[$0] }.joined(separator: ", "))) is null, so the row has no source_request_id")
+        }
+        if let iterator = plan.iteratorColumn {
+            k.raw(UInt8(ascii: ","))
+            k.value(iterator < values.count ? values[iterator] : .null)
+        }
+        k.raw(UInt8(ascii: "]"))
+        return RowHash.murmur3(k.bytes, seed: idSeed)
     }
 
     private var identitySources: String {
@@ -152,7 +225,10 @@ public struct BatchBuilder: Sendable {
         }
     }
 
-    private func writeEvent(into w: inout JSONWriter, _ values: [Value], extras: [Value.ObjectEntry]) throws {
+    /// Writes the event up to the end of its data fields (the caller closes it); returns whether
+    /// `data` has any field.
+    private func writeEvent(into w: inout JSONWriter, _ values: [Value], extras: [Value.ObjectEntry],
+                            eventTime: inout Int64?) throws -> Bool {
         let eventType: String
         if let fixed = plan.staticEventType {
             eventType = fixed
@@ -180,20 +256,23 @@ public struct BatchBuilder: Sendable {
         var product: [(String, Value)] = []
         var hasEventName = false
         var hasCustomEventType = false
-        for slot in plan.eventData {
+        for (n, slot) in plan.eventData.enumerated() {
             guard let v = try value(slot, values) else { continue }
             if perRowType, let spec = TargetCatalog.eventData[slot.key], !spec.eventTypes.contains(eventType) {
                 throw Rejection(reason: "\(slot.sourceName) → \(slot.target.path): \(eventType) events have no such field")
             }
-            if slot.key.hasPrefix("location.") {
+            let kind = eventSlotKinds[n]
+            switch kind {
+            case .location:
                 location.append((String(slot.key.dropFirst("location.".count)), v))
-            } else if slot.key.hasPrefix("product_action.products.") {
+            case .product:
                 product.append((String(slot.key.dropFirst("product_action.products.".count)), v))
-            } else if slot.key.hasPrefix("product_action.") {
+            case .productAction:
                 productAction.append((String(slot.key.dropFirst("product_action.".count)), v))
-            } else {
-                if slot.key == "custom_event_type" { hasCustomEventType = true }
-                if slot.key == "event_name" {
+            case .eventName, .customEventType, .timestamp, .other:
+                if kind == .customEventType { hasCustomEventType = true }
+                if kind == .timestamp, case .int(let ms) = v { eventTime = ms }
+                if kind == .eventName {
                     hasEventName = true
                     if case .string(let name) = v, name.isEmpty {
                         throw Rejection(reason: "\(slot.sourceName) → events.data.event_name: the event name is empty")
@@ -201,7 +280,7 @@ public struct BatchBuilder: Sendable {
                 }
                 field(slot.key)
                 w.value(v)
-                if slot.key == "event_name" && eventType == "custom_event" && !plan.eventData.contains(where: { $0.key == "custom_event_type" }) {
+                if kind == .eventName && eventType == "custom_event" && !mapsCustomEventType {
                     field("custom_event_type")
                     w.raw("\"other\"")
                     hasCustomEventType = true
@@ -252,12 +331,10 @@ public struct BatchBuilder: Sendable {
             throw Rejection(reason: "events.data.product_action.action is null; a commerce_event needs a product action")
         }
 
-        for (name, slots, extrasTarget, allowed) in [
-            ("custom_attributes", plan.customAttributes, Target.customAttributesAll, TargetCatalog.customAttributeEventTypes),
-            ("custom_flags", plan.customFlags, Target.customFlagsAll, TargetCatalog.customFlagEventTypes),
-        ] {
+        // Two sections written the same way; a loop over an array literal here would allocate per row.
+        func section(_ name: String, _ slots: [MappingPlan.Slot], _ extrasTarget: Target, _ allowed: Set<String>) throws {
             let entries = try attributeEntries(slots, extrasHere: plan.extrasTarget == extrasTarget, values, extras)
-            guard !entries.isEmpty else { continue }
+            guard !entries.isEmpty else { return }
             guard allowed.contains(eventType) else {
                 throw Rejection(reason: "\(eventType) events carry no \(name), but this row has \(entries.map(\.0).joined(separator: ", "))")
             }
@@ -269,7 +346,9 @@ public struct BatchBuilder: Sendable {
             }
             w.raw(UInt8(ascii: "}"))
         }
-        w.raw("}}]")
+        try section("custom_attributes", plan.customAttributes, .customAttributesAll, TargetCatalog.customAttributeEventTypes)
+        try section("custom_flags", plan.customFlags, .customFlagsAll, TargetCatalog.customFlagEventTypes)
+        return !firstField
     }
 
     private func attributeEntries(_ slots: [MappingPlan.Slot], extrasHere: Bool, _ values: [Value],

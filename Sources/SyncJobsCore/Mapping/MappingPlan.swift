@@ -40,6 +40,13 @@ public struct MappingPlan: Sendable {
     /// For `mapping: looker`: how each field of the Looker result was mapped, for `jobs plan`.
     public var lookerMapping: LookerDerivedMapping? = nil
 
+    /// Idempotency: `source_request_id` (and each event's `source_message_id`) are derived from the
+    /// job's name and either the `key:` columns (with the iterator column in incremental jobs) or
+    /// the batch's content.
+    public var jobName: String = ""
+    public var keyColumns: [Int]?
+    public var iteratorColumn: Int?
+
     /// One line per mapped target, for `jobs plan`.
     public var summary: [(source: String, target: String)] {
         var rows: [(String, String)] = []
@@ -266,6 +273,20 @@ public enum MappingCompiler {
         if plan.userAttributes.count > ValueConversion.userAttributesMax {
             error(job.location("mapping"), "the mapping writes \(plan.userAttributes.count) user attributes; mParticle accepts at most \(ValueConversion.userAttributesMax) per batch",
                   fix: "ignore some columns or map fewer attributes")
+        }
+        plan.jobName = job.name
+        if let key = job.key {
+            let resolved = key.compactMap { resolveColumn($0, at: job.location("key")) }
+            if resolved.count == key.count { plan.keyColumns = resolved }
+            if job.sync.mode == .incremental, let iterator = job.sync.iterator, let index = columnIndex[iterator],
+               !resolved.contains(index) {
+                plan.iteratorColumn = index
+            }
+            if job.kind == .user && job.sync.mode == .full {
+                diagnostics.append(Diagnostic(.warning, at: job.location("key"),
+                    "a full user sync sends each key with the same source_request_id on every run, and mParticle drops repeats for 30 to 60 days, so changed attributes would be dropped too",
+                    fix: "add a column that changes with the row (e.g. updated_at) to 'key:', or remove 'key:' to derive the id from the row's content"))
+            }
         }
         let hasErrors = diagnostics.contains { $0.severity == .error }
         // Warnings about what is not sent are noise until the errors are fixed.

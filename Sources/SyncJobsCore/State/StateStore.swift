@@ -88,6 +88,29 @@ public final class StateStore: @unchecked Sendable {
             PRIMARY KEY (job, lower_value, upper_value)
         );
         """,
+        // 3: delivery figures per run, and the rows a destination refused or that were left
+        // undelivered, kept for `jobs retry`.
+        """
+        ALTER TABLE runs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN throttled_waits INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN throttled_ms INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN rows_undelivered INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE failed_rows (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            job TEXT NOT NULL,
+            run_id INTEGER NOT NULL,
+            row_number INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            batch TEXT NOT NULL,
+            event_time INTEGER,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 1,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX failed_rows_by_status ON failed_rows(job, status, id);
+        """,
     ]
 
     public init(path: String) throws {
@@ -236,10 +259,12 @@ public final class StateStore: @unchecked Sendable {
         try withDatabase {
             try run("""
                 UPDATE runs SET rows_read = ?2, rows_sent = ?3, rows_rejected = ?4, requests = ?5, window_lower = ?6,
-                    window_upper = ?7, checkpoint = ?8, rows_skipped = ?9 WHERE id = ?1
+                    window_upper = ?7, checkpoint = ?8, rows_skipped = ?9, retries = ?10, throttled_waits = ?11,
+                    throttled_ms = ?12, rows_undelivered = ?13 WHERE id = ?1
                 """, [.int(id), .int(Int64(counts.rowsRead)), .int(Int64(counts.rowsSent)), .int(Int64(counts.rowsRejected)),
                       .int(Int64(counts.requests)), window.0.map(Value.string) ?? .null, window.1.map(Value.string) ?? .null,
-                      checkpoint.map(Value.string) ?? .null, .int(Int64(counts.rowsSkipped))])
+                      checkpoint.map(Value.string) ?? .null, .int(Int64(counts.rowsSkipped)), .int(Int64(counts.retries)),
+                      .int(Int64(counts.throttledWaits)), .int(counts.throttledMillis), .int(Int64(counts.rowsUndelivered))])
         }
     }
 
@@ -254,8 +279,8 @@ public final class StateStore: @unchecked Sendable {
         try withDatabase {
             let statement = try database.prepare("""
                 SELECT id, job, trigger, started_at, ended_at, status, rows_read, rows_sent, rows_rejected, requests,
-                       window_lower, window_upper, checkpoint, error, rows_skipped, fire_time, fire_count
-                FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT ?2
+                       window_lower, window_upper, checkpoint, error, rows_skipped, fire_time, fire_count, retries,
+                       throttled_waits, throttled_ms, rows_undelivered FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT ?2
                 """)
             try statement.bind([.string(job), .int(Int64(limit))])
             var records: [RunRecord] = []
@@ -267,7 +292,9 @@ public final class StateStore: @unchecked Sendable {
                     status: RunStatus(rawValue: Self.text(r[5]) ?? "") ?? .failed,
                     counts: RunCounts(rowsRead: Int(Self.int(r[6])), rowsSent: Int(Self.int(r[7])),
                                       rowsRejected: Int(Self.int(r[8])), requests: Int(Self.int(r[9])),
-                                      rowsSkipped: Int(Self.int(r[14]))),
+                                      rowsSkipped: Int(Self.int(r[14])), retries: Int(Self.int(r[17])),
+                                      throttledWaits: Int(Self.int(r[18])), throttledMillis: Self.int(r[19]),
+                                      rowsUndelivered: Int(Self.int(r[20]))),
                     windowLower: Self.text(r[10]), windowUpper: Self.text(r[11]), checkpoint: Self.text(r[12]),
                     error: Self.text(r[13]), fireTime: r[15].isNull ? nil : Self.int(r[15]), fireCount: Int(Self.int(r[16]))))
             }
@@ -290,7 +317,94 @@ public final class StateStore: @unchecked Sendable {
                                         .string(row.row), .int(now)])
                     while try statement.step() {}
                 }
+                let failed = rows.compactMap { row in
+                    row.retryable.map { FailedRow(runID: runID, rowNumber: row.rowNumber, kind: .refused, reason: row.reason,
+                                                  batch: $0.batch, eventTime: $0.eventTime) }
+                }
+                try insertFailed(job: job, failed, now: now)
             }
+        }
+    }
+
+    // MARK: Failed rows (for `jobs retry`)
+
+    private func insertFailed(job: String, _ rows: [FailedRow], now: Int64) throws {
+        guard !rows.isEmpty else { return }
+        let statement = try database.prepare("""
+            INSERT INTO failed_rows (job, run_id, row_number, kind, reason, batch, event_time, created_at, updated_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+            """)
+        for row in rows {
+            try statement.reset()
+            try statement.bind([.string(job), .int(row.runID), .int(Int64(row.rowNumber)), .string(row.kind.rawValue),
+                                .string(row.reason), .string(row.batch), row.eventTime.map(Value.int) ?? .null, .int(now)])
+            while try statement.step() {}
+        }
+    }
+
+    /// Keeps rows for `jobs retry`: batches a destination refused or could not deliver.
+    public func recordFailed(job: String, _ rows: [FailedRow]) throws {
+        guard !rows.isEmpty else { return }
+        try withDatabase {
+            try database.transaction(.immediate) { try insertFailed(job: job, rows, now: Self.now()) }
+        }
+    }
+
+    /// Pending failed rows, oldest first, after `afterID`.
+    public func pendingFailed(job: String, afterID: Int64 = 0, limit: Int) throws -> [FailedRow] {
+        try withDatabase {
+            let statement = try database.prepare("""
+                SELECT id, run_id, row_number, kind, reason, batch, event_time, attempts FROM failed_rows
+                WHERE job = ?1 AND status = 'pending' AND id > ?2 ORDER BY id LIMIT ?3
+                """)
+            try statement.bind([.string(job), .int(afterID), .int(Int64(limit))])
+            var rows: [FailedRow] = []
+            while try statement.step() {
+                let r = try statement.row()
+                var row = FailedRow(runID: Self.int(r[1]), rowNumber: Int(Self.int(r[2])),
+                                    kind: FailedRow.Kind(rawValue: Self.text(r[3]) ?? "") ?? .undelivered,
+                                    reason: Self.text(r[4]) ?? "", batch: Self.text(r[5]) ?? "",
+                                    eventTime: r[6].isNull ? nil : Self.int(r[6]))
+                row.id = Self.int(r[0])
+                row.attempts = Int(Self.int(r[7]))
+                rows.append(row)
+            }
+            return rows
+        }
+    }
+
+    /// Counts of pending failed rows by kind.
+    public func failedCounts(job: String) throws -> (refused: Int, undelivered: Int) {
+        try withDatabase {
+            let refused = Int(try scalarInt("SELECT count(*) FROM failed_rows WHERE job = ?1 AND status = 'pending' AND kind = 'refused'", [.string(job)]) ?? 0)
+            let undelivered = Int(try scalarInt("SELECT count(*) FROM failed_rows WHERE job = ?1 AND status = 'pending' AND kind = 'undelivered'", [.string(job)]) ?? 0)
+            return (refused, undelivered)
+        }
+    }
+
+    /// Records the outcome of a retry: delivered rows are done; refused ones stay pending with the
+    /// new reason.
+    public func settleRetried(delivered: [Int64], refused: [(id: Int64, reason: String)]) throws {
+        try withDatabase {
+            try database.transaction(.immediate) {
+                let now = Self.now()
+                let done = try database.prepare("UPDATE failed_rows SET status = 'delivered', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1")
+                for id in delivered {
+                    try done.reset(); try done.bind([.int(id), .int(now)]); while try done.step() {}
+                }
+                let again = try database.prepare("UPDATE failed_rows SET kind = 'refused', reason = ?2, attempts = attempts + 1, updated_at = ?3 WHERE id = ?1")
+                for (id, reason) in refused {
+                    try again.reset(); try again.bind([.int(id), .string(reason), .int(now)]); while try again.step() {}
+                }
+            }
+        }
+    }
+
+    /// Undelivered rows of earlier runs that a later complete run re-read and delivered.
+    public func settleUndelivered(job: String, beforeRun runID: Int64) throws {
+        try withDatabase {
+            try run("UPDATE failed_rows SET status = 'superseded', updated_at = ?3 WHERE job = ?1 AND run_id < ?2 AND kind = 'undelivered' AND status = 'pending'",
+                    [.string(job), .int(runID), .int(Self.now())])
         }
     }
 
@@ -457,13 +571,23 @@ public struct RunCounts: Sendable, Equatable {
     public var requests = 0
     /// Rows read again at the checkpoint's value that an earlier run already delivered.
     public var rowsSkipped = 0
+    /// Repeated attempts, waits caused by throttling, and rows of requests that failed for good.
+    public var retries = 0
+    public var throttledWaits = 0
+    public var throttledMillis: Int64 = 0
+    public var rowsUndelivered = 0
 
-    public init(rowsRead: Int = 0, rowsSent: Int = 0, rowsRejected: Int = 0, requests: Int = 0, rowsSkipped: Int = 0) {
+    public init(rowsRead: Int = 0, rowsSent: Int = 0, rowsRejected: Int = 0, requests: Int = 0, rowsSkipped: Int = 0,
+                retries: Int = 0, throttledWaits: Int = 0, throttledMillis: Int64 = 0, rowsUndelivered: Int = 0) {
         self.rowsRead = rowsRead
         self.rowsSent = rowsSent
         self.rowsRejected = rowsRejected
         self.requests = requests
         self.rowsSkipped = rowsSkipped
+        self.retries = retries
+        self.throttledWaits = throttledWaits
+        self.throttledMillis = throttledMillis
+        self.rowsUndelivered = rowsUndelivered
     }
 }
 
@@ -490,6 +614,42 @@ public struct RejectedRow: Sendable, Equatable {
     public var reason: String
     /// The row as JSON (an object of column to value, or the raw text of a malformed record).
     public var row: String
+    /// Set when a destination refused the batch: it is also kept for `jobs retry`.
+    public var retryable: RetryableBatch? = nil
+}
+
+public struct RetryableBatch: Sendable, Equatable {
+    public var batch: String
+    public var eventTime: Int64?
+}
+
+/// A row kept for `jobs retry`: its batch exactly as it was sent (ids included, so a resend is
+/// deduplicated by mParticle).
+public struct FailedRow: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        /// The destination answered and refused the batch (HTTP 400).
+        case refused
+        /// The request failed for good (retries ran out, or the run stopped).
+        case undelivered
+    }
+
+    public var id: Int64 = 0
+    public var runID: Int64
+    public var rowNumber: Int
+    public var kind: Kind
+    public var reason: String
+    public var batch: String
+    public var eventTime: Int64?
+    public var attempts = 1
+
+    public init(runID: Int64, rowNumber: Int, kind: Kind, reason: String, batch: String, eventTime: Int64?) {
+        self.runID = runID
+        self.rowNumber = rowNumber
+        self.kind = kind
+        self.reason = reason
+        self.batch = batch
+        self.eventTime = eventTime
+    }
 }
 
 public struct StateError: Error, CustomStringConvertible {

@@ -20,6 +20,33 @@ public struct JSONWriter: Sendable {
 
     public mutating func raw(_ other: [UInt8]) { bytes.append(contentsOf: other) }
 
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// `digits` lowercase hex digits of `v` (its low ones), most significant first.
+    public mutating func hex(_ v: UInt64, digits: Int = 16) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { buffer in
+            Self.hexDigits.withUnsafeBufferPointer { table in
+                var value = v
+                for i in stride(from: digits - 1, through: 0, by: -1) {
+                    buffer[i] = table[Int(value & 0xF)]
+                    value >>= 4
+                }
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<digits]))
+        }
+    }
+
+    /// A hash as a UUID (RFC 9562 version 8, "custom"): 8-4-4-4-12 lowercase hex.
+    public mutating func uuid(_ hash: RowHash) {
+        let high = (hash.high & ~0xF000) | 0x8000            // version 8
+        let low = (hash.low & ~(0x3 << 62)) | (0x2 << 62)    // variant 10
+        hex(high >> 32, digits: 8); raw(UInt8(ascii: "-"))
+        hex(high >> 16, digits: 4); raw(UInt8(ascii: "-"))
+        hex(high, digits: 4); raw(UInt8(ascii: "-"))
+        hex(low >> 48, digits: 4); raw(UInt8(ascii: "-"))
+        hex(low, digits: 12)
+    }
+
     public mutating func string(_ s: String) {
         var s = s
         s.withUTF8 { utf8 in

@@ -19,6 +19,11 @@ public struct RowHash: Sendable, Hashable, Comparable, CustomStringConvertible {
         return String(repeating: "0", count: 16 - h.count) + h + String(repeating: "0", count: 16 - l.count) + l
     }
 
+    /// Another stable hash derived from this one (for ids that must differ from it).
+    public func derived(_ n: UInt64) -> RowHash {
+        RowHash(high: Self.fmix(high &+ n &* 0x9e37_79b9_7f4a_7c15), low: Self.fmix(low ^ Self.rotl(high, 29) ^ n))
+    }
+
     /// Hashes a row's values and extra keys.
     public static func of(values: [Value], extras: [Value.ObjectEntry]) -> RowHash {
         var writer = JSONWriter(reservingCapacity: 256)

@@ -203,8 +203,9 @@ public final class JobRunner: @unchecked Sendable {
         let maxInFlight = options.dryRun ? 1 : max(1, destination?.maxInFlight ?? 1)
         var sourceExhausted = false
 
-        func reject(_ number: Int, _ reason: String, _ row: String) {
-            let record = RejectedRow(runID: result.runID ?? 0, rowNumber: number, reason: reason, row: row)
+        func reject(_ number: Int, _ reason: String, _ row: String, retryable: RetryableBatch? = nil) {
+            var record = RejectedRow(runID: result.runID ?? 0, rowNumber: number, reason: reason, row: row)
+            record.retryable = retryable
             counts.rowsRejected += 1
             if result.rejectedSamples.count < Self.rejectedSampleLimit { result.rejectedSamples.append(record) }
             if !options.dryRun { rejectedBuffer.append(record) }
@@ -231,12 +232,33 @@ public final class JobRunner: @unchecked Sendable {
             let request = completion.request
             counts.requests += 1
             counts.rowsSent += request.batchCount - completion.delivery.rejected.count
+            counts.retries += completion.delivery.retries
+            counts.throttledWaits += completion.delivery.throttledWaits
+            counts.throttledMillis += completion.delivery.throttledMillis
             bytesSent += request.body.count
             for refused in completion.delivery.rejected where refused.index < request.batchCount {
-                reject(request.rowNumbers[refused.index], "the destination refused the batch: \(refused.reason)",
-                       String(decoding: request.batch(refused.index), as: UTF8.self))
+                let batch = String(decoding: request.batch(refused.index), as: UTF8.self)
+                reject(request.rowNumbers[refused.index], "the destination refused the batch: \(refused.reason)", batch,
+                       retryable: RetryableBatch(batch: batch, eventTime: request.eventTime(refused.index)))
             }
             prefix.acknowledged(request)
+        }
+
+        /// Keeps the rows of a request that could not be delivered, for `jobs retry`.
+        func keepUndelivered(_ error: Error) {
+            guard let undelivered = error as? UndeliveredRequest, !options.dryRun, let runID = result.runID else { return }
+            let request = undelivered.request
+            counts.rowsUndelivered += request.batchCount
+            let reason = "not delivered: \(Self.message(undelivered.underlying))"
+            let rows = (0..<request.batchCount).map { index in
+                FailedRow(runID: runID, rowNumber: request.rowNumbers[index], kind: .undelivered, reason: reason,
+                          batch: String(decoding: request.batch(index), as: UTF8.self), eventTime: request.eventTime(index))
+            }
+            do {
+                try state.recordFailed(job: job.name, rows)
+            } catch {
+                logger.error("Cannot keep undelivered rows", metadata: ["error": "\(error)"])
+            }
         }
 
         var failure: Error?
@@ -254,7 +276,13 @@ public final class JobRunner: @unchecked Sendable {
                     inFlight -= 1
                     acknowledge(done)
                 }
-                group.addTask { Completion(request: request, delivery: try await destination.send(request)) }
+                group.addTask {
+                    do {
+                        return Completion(request: request, delivery: try await destination.send(request))
+                    } catch {
+                        throw UndeliveredRequest(request: request, underlying: error)
+                    }
+                }
                 inFlight += 1
             }
 
@@ -305,12 +333,13 @@ public final class JobRunner: @unchecked Sendable {
                                 ])
                             }
                         }
-                        switch builder.map(row.values, extras: row.extras) {
+                        var eventTime: Int64?
+                        switch builder.map(row.values, extras: row.extras, eventTime: &eventTime) {
                         case .rejected(let reason):
                             reject(row.number, reason, JSONWriter.compact(row.asObject(columns: source.columns)))
                         case .batch(let bytes):
                             if !packer.fits(bytes) { try await sealAndLaunch() }
-                            packer.add(bytes, rowNumber: row.number, ordinal: ordinal)
+                            packer.add(bytes, rowNumber: row.number, ordinal: ordinal, eventTime: eventTime)
                         }
                         prefix.append(.init(ordinal: ordinal, number: row.number, iterator: row.iterator, hash: hash,
                                             endOffset: row.endOffset, counts: true))
@@ -338,7 +367,8 @@ public final class JobRunner: @unchecked Sendable {
                     prefix.advance(openRequestFirstOrdinal: nil)
                 }
             } catch {
-                failure = error
+                failure = (error as? UndeliveredRequest)?.underlying ?? error
+                keepUndelivered(error)
                 // Launch nothing more, but let requests already in flight finish: an answer that
                 // arrives still moves the checkpoint.
                 while true {
@@ -346,6 +376,7 @@ public final class JobRunner: @unchecked Sendable {
                         guard let done = try await group.next() else { break }
                         acknowledge(done)
                     } catch {
+                        keepUndelivered(error)
                         continue
                     }
                 }
@@ -354,9 +385,19 @@ public final class JobRunner: @unchecked Sendable {
 
         prefix.advance(openRequestFirstOrdinal: failure == nil ? nil : packer.firstPendingOrdinal)
         if failure == nil, sourceExhausted { prefix.completeFilePass() }
+        // A run that read its whole window without failing re-read every row an earlier run left
+        // undelivered (the checkpoint never passes an unacknowledged row), so those are settled.
+        if failure == nil, sourceExhausted, !options.dryRun, let runID = result.runID {
+            try state.settleUndelivered(job: job.name, beforeRun: runID)
+        }
         result.counts = counts
         result.bytesSent = bytesSent
-        try await storeCheckpoint(force: true)
+        do {
+            try await storeCheckpoint(force: true)
+        } catch {
+            try? await destination?.close()
+            throw error
+        }
         try await destination?.close()
         if let progress { progress(counts, (ContinuousClock.now - runStart).seconds) }
         if let failure {

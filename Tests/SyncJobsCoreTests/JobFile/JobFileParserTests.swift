@@ -126,7 +126,7 @@ import Testing
             "jobs/shop.yaml:6:74: 'sync.from' is 'yesterday', which is not an ISO 8601 timestamp like 2026-01-01T00:00:00Z; write it as an ISO 8601 timestamp like 2026-01-01T00:00:00Z",
             "jobs/shop.yaml:7:40: 'schedule.frequency' is 'dayly', which is not allowed; did you mean 'daily'?",
             "jobs/shop.yaml:7:54: 'schedule.start' is '2026-11-15T19:00:00', which is not an ISO 8601 time with an offset; write it like 2026-11-15T19:00:00Z or 2026-11-15T20:00:00+01:00",
-            "jobs/shop.yaml:8:22: 'destination.type' is 'mparticl', which is not a destination; use one of 'file'",
+            "jobs/shop.yaml:8:22: 'destination.type' is 'mparticl', which is not a destination; did you mean 'mparticle'?",
         ])
     }
 
@@ -158,5 +158,78 @@ import Testing
             mapping: []
             sync: { mode: incremental, iterator: id, iterator_type: integer, lookback: 1h }
             """) == ["jobs/shop.yaml:4:76: 'sync.lookback' is '1h'; it must be a non-negative number; write it as a non-negative number"])
+    }
+
+    static let mparticleJob = """
+        type: event
+        source: { file: a.csv }
+        mapping:
+          - { column: email, to: user_identities.email }
+          - { column: name, to: events.data.event_name }
+        key: [email, name]
+        destination:
+        """
+
+    @Test func parsesAnMParticleDestination() throws {
+        let (job, _) = try parse(Self.mparticleJob + """
+
+              type: mparticle
+              pod: eu1
+              api_key: ${MP_KEY}
+              api_secret: { file: ../secrets/mp }
+              environment: production
+              max_in_flight: 4
+              historical: never
+              retry_for: 2m
+              timeout: 5s
+            """)
+        guard case .mparticle(let spec) = job.destination.kind else {
+            Issue.record("not an mparticle destination")
+            return
+        }
+        #expect(spec.pod == .eu1)
+        #expect(spec.baseURL == "https://s2s.eu1.mparticle.com/v2")
+        #expect(spec.apiKey == .environment("MP_KEY"))
+        #expect(spec.apiSecret == .file("/project/secrets/mp"))
+        #expect(spec.maxInFlight == 4)
+        #expect(spec.historical == .never)
+        #expect(spec.retryForMillis == 120_000)
+        #expect(spec.timeoutMillis == 5_000)
+        #expect(job.destination.environment == .production)
+        #expect(job.key == ["email", "name"])
+
+        let (byURL, _) = try parse(Self.mparticleJob + " { type: mparticle, url: 'http://127.0.0.1:8080/v2/', api_key: '${K}', api_secret: '${S}' }")
+        guard case .mparticle(let local) = byURL.destination.kind else { return }
+        #expect(local.baseURL == "http://127.0.0.1:8080/v2")
+        #expect(local.pod == nil)
+        #expect(local.maxInFlight == 8)
+        #expect(local.historical == .auto)
+        #expect(local.retryForMillis == 600_000)
+    }
+
+    @Test func secretsMustNotBeInlineAndAreNeverEchoed() {
+        let lines = diagnostics(Self.mparticleJob + """
+
+              type: mparticle
+              pod: us3
+              url: http://localhost:1/v2   # reported once the pod is valid
+              api_key: 1a2b3c4d5e
+              api_secret: ${}
+              max_in_flight: 0
+              retry: 1m
+            """)
+        #expect(lines == [
+            "jobs/shop.yaml:9:8: 'destination.pod' is 'us3', which is not allowed; did you mean 'us1'?",
+            "jobs/shop.yaml:11:12: 'destination.api_key' is written inline; secrets must not be in job files; write 'api_key: ${MPARTICLE_API_KEY}' and set that environment variable, or 'api_key: { file: path/to/secret }'",
+            "jobs/shop.yaml:12:15: 'destination.api_secret' names an environment variable that is not a valid name; write 'api_secret: ${MPARTICLE_API_SECRET}' and set that environment variable, or 'api_secret: { file: path/to/secret }'",
+            "jobs/shop.yaml:13:18: 'destination.max_in_flight' is '0'; it must be a whole number from 1 to 64; write e.g. 'max_in_flight: 8'",
+            "jobs/shop.yaml:14:3: unknown key 'destination.retry'; use one of the keys 'type', 'environment', 'pod', 'url', 'api_key', 'api_secret', 'max_in_flight', 'historical', 'retry_for', 'timeout'",
+        ])
+        #expect(!lines.joined().contains("1a2b3c4d5e"))
+        #expect(diagnostics(Self.mparticleJob + " { type: mparticle }") == [
+            "jobs/shop.yaml:7:14: an mparticle destination needs 'pod:' (or 'url:'); add 'pod:' with one of 'us1', 'us2', 'eu1', 'au1': the pod of your mParticle workspace",
+            "jobs/shop.yaml:7:14: an mparticle destination needs 'api_key:'; write 'api_key: ${MPARTICLE_API_KEY}' and set that environment variable, or 'api_key: { file: path/to/secret }'",
+            "jobs/shop.yaml:7:14: an mparticle destination needs 'api_secret:'; write 'api_secret: ${MPARTICLE_API_SECRET}' and set that environment variable, or 'api_secret: { file: path/to/secret }'",
+        ])
     }
 }

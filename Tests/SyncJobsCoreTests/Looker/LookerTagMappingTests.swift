@@ -15,7 +15,7 @@ import Testing
         let job = try t.job("j", jobYAML(type: type, extra: extra, environment: environment))
         let destination = RecordingDestination()
         let result = try await t.run(job, destination: destination)
-        return (result, destination.batches.map(JSONWriter.compact), destination)
+        return (result, destination.batches.map { JSONWriter.compact($0.withoutIDs) }, destination)
     }
 
     func jobYAML(type: String, extra: String = "", environment: String = "production") -> String {
@@ -291,7 +291,7 @@ import Testing
             """)
         let destination = RecordingDestination()
         _ = try await t.run(job, destination: destination)
-        #expect(destination.batches.map(JSONWriter.compact) == [
+        #expect(destination.batches.map { JSONWriter.compact($0.withoutIDs) } == [
             #"{"environment":"production","user_identities":{"email":"a@x.io"},"user_attributes":{"orders.count":3,"users.plan":"pro"}}"#,
         ])
         let typo = try t.write("jobs/typo.yaml", """

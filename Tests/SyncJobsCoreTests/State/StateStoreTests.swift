@@ -48,7 +48,7 @@ import Testing
         #expect {
             _ = try t.state()
         } throws: { error in
-            "\(error)" == "the state database '\(t.path(".jobs/state.db"))' has schema version 99, newer than this syncjobs understands (2); upgrade syncjobs or point --state elsewhere"
+            "\(error)" == "the state database '\(t.path(".jobs/state.db"))' has schema version 99, newer than this syncjobs understands (\(StateStore.migrations.count)); upgrade syncjobs or point --state elsewhere"
         }
     }
 

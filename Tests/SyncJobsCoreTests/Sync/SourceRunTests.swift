@@ -40,8 +40,8 @@ import Testing
         let destination = RecordingDestination()
         let run = try await t.run(try job(t, source: "{ file: ../data/u.ndjson }"), destination: destination)
         #expect(destination.batches.map(JSONWriter.compact) == [
-            #"{"environment":"production","user_identities":{"customer_id":"1"},"user_attributes":{"plan":"pro"}}"#,
-            #"{"environment":"production","user_identities":{"customer_id":"2"},"user_attributes":{"tier":"gold","tags":["a","b"]}}"#,
+            #"{"environment":"production","user_identities":{"customer_id":"1"},"user_attributes":{"plan":"pro"},"source_request_id":"f8b369784471b303fecc9cb49f6d477a"}"#,
+            #"{"environment":"production","user_identities":{"customer_id":"2"},"user_attributes":{"tier":"gold","tags":["a","b"]},"source_request_id":"3c4768e068e205685b3883a31bc394f9"}"#,
         ])
         #expect(run.rejectedSamples.map(\.rowNumber) == [3, 4])
         #expect(run.rejectedSamples.first?.reason == "key 'nested' ($unmapped): is an object; user attributes take a single value or a list")
@@ -53,15 +53,15 @@ import Testing
         let tsv = RecordingDestination()
         _ = try await t.run(try job(t, source: "{ file: ../data/u.tsv }"), destination: tsv)
         #expect(tsv.batches.map(JSONWriter.compact) == [
-            #"{"environment":"production","user_identities":{"customer_id":"7"},"user_attributes":{"plan":"pro\tplus"}}"#,
-            #"{"environment":"production","user_identities":{"customer_id":"8"}}"#,
+            #"{"environment":"production","user_identities":{"customer_id":"7"},"user_attributes":{"plan":"pro\tplus"},"source_request_id":"4c632f883df31c95190f8e736df7a64d"}"#,
+            #"{"environment":"production","user_identities":{"customer_id":"8"},"source_request_id":"1826594e02c27c347197ff2d80a68e70"}"#,
         ])
         try t.write("data/u.json", #"[{"id": 9, "score": 1.5}, {"id": 10, "score": 2}]"#)
         let json = RecordingDestination()
         _ = try await t.run(try job(t, source: "{ file: ../data/u.json }"), destination: json)
         #expect(json.batches.map(JSONWriter.compact) == [
-            #"{"environment":"production","user_identities":{"customer_id":"9"},"user_attributes":{"score":1.5}}"#,
-            #"{"environment":"production","user_identities":{"customer_id":"10"},"user_attributes":{"score":2}}"#,
+            #"{"environment":"production","user_identities":{"customer_id":"9"},"user_attributes":{"score":1.5},"source_request_id":"292b0e31d4ddd7a279cb2213f65ce0ec"}"#,
+            #"{"environment":"production","user_identities":{"customer_id":"10"},"user_attributes":{"score":2},"source_request_id":"dcaec6b8add288d84aae7e1b69cb997e"}"#,
         ])
     }
 
@@ -72,7 +72,10 @@ import Testing
         #expect(run.counts.requests == 2)
         let lines = t.read("out/j.ndjson").split(separator: "\n")
         #expect(lines.count == 2)
-        #expect(lines[1] == Substring((101...150).map { #"{"environment":"production","user_identities":{"customer_id":"\#($0)"}}"# }.joined(separator: ",").wrapped))
+        // Each batch ends with its source_request_id (exact values are pinned in MappingTests).
+        let withoutIDs = lines[1].replacingOccurrences(of: #","source_request_id":"[0-9a-f]{32}"\}"#, with: "}", options: .regularExpression)
+        #expect(withoutIDs == (101...150).map { #"{"environment":"production","user_identities":{"customer_id":"\#($0)"}}"# }.joined(separator: ",").wrapped)
+        #expect(lines[1].components(separatedBy: "source_request_id").count == 51)
     }
 
     @Test(.timeLimit(.minutes(2)))

@@ -1,0 +1,190 @@
+import Foundation
+import Logging
+
+/// `jobs retry JOB`: resends just the rows a destination refused or that a failed run left
+/// undelivered, exactly as they were first sent (same `source_request_id`s, so mParticle drops any
+/// it already has).
+public enum RetryCommand {
+    public static let pageSize = 5_000
+
+    public struct Outcome: Sendable {
+        public var runID: Int64
+        public var attempted = 0
+        public var counts = RunCounts()
+        public var stillPending = 0
+        public var seconds = 0.0
+        public var error: String?
+        public var refusedSamples: [(rowNumber: Int, reason: String)] = []
+    }
+
+    public static func execute(workspace: Workspace, job reference: String, output: any CommandOutput,
+                               logger: Logger) async -> ExitStatus {
+        let job: JobDefinition
+        do {
+            (job, _) = try JobFileParser.load(path: try workspace.locate(reference))
+        } catch {
+            output.err("\(error)")
+            return .invalid
+        }
+        do {
+            let state = try workspace.openState()
+            let (refused, undelivered) = try state.failedCounts(job: job.name)
+            if refused + undelivered == 0 {
+                output.out("\(job.name): no failed rows to retry")
+                return .ok
+            }
+            let destination = try DestinationFactory.make(for: job, logger: logger)
+            let outcome = try await retry(job: job, state: state, destination: destination, logger: logger)
+            var line = "\(job.name) retry run #\(outcome.runID): resent \(Format.plural(outcome.attempted, "failed row")) in \(Format.plural(outcome.counts.requests, "request"))"
+            line += ": \(Format.count(outcome.counts.rowsSent)) delivered, \(Format.count(outcome.counts.rowsRejected)) refused again"
+            line += DeliveryFigures.text(outcome.counts)
+            line += " in \(Format.seconds(outcome.seconds)); \(Format.plural(outcome.stillPending, "row")) still waiting"
+            if let error = outcome.error {
+                output.err(line)
+                output.err("\(job.name): retry run #\(outcome.runID) failed: \(error)")
+                return .runFailed
+            }
+            output.out(line)
+            for sample in outcome.refusedSamples.prefix(5) {
+                output.err("  refused row \(sample.rowNumber): \(sample.reason)")
+            }
+            return .ok
+        } catch {
+            output.err("\(job.name): \(error)")
+            return .runFailed
+        }
+    }
+
+    /// Resends every pending failed row of a job through `destination`, recording a run with
+    /// trigger `retry`.
+    public static func retry(job: JobDefinition, state: StateStore, destination: any Destination, logger: Logger) async throws -> Outcome {
+        try state.acquireLock(job: job.name, runID: nil)
+        let startedAt = StateStore.now()
+        let started = ContinuousClock.now
+        let runID: Int64
+        do {
+            runID = try state.beginRun(job: job.name, trigger: "retry", startedAt: startedAt)
+            try state.attachRun(runID, toLockOf: job.name)
+        } catch {
+            try? state.releaseLock(job: job.name)
+            throw error
+        }
+        var outcome = Outcome(runID: runID)
+        var logger = logger
+        logger[metadataKey: "job"] = "\(job.name)"
+        logger[metadataKey: "run"] = "\(runID)"
+        do {
+            var afterID: Int64 = 0
+            pages: while true {
+                let rows = try state.pendingFailed(job: job.name, afterID: afterID, limit: pageSize)
+                guard let last = rows.last else { break }
+                afterID = last.id
+                outcome.attempted += rows.count
+                let (delivered, refused, failure) = await send(rows, destination: destination, counts: &outcome.counts)
+                try state.settleRetried(delivered: delivered, refused: refused)
+                for (id, reason) in refused where outcome.refusedSamples.count < 20 {
+                    if let row = rows.first(where: { $0.id == id }) { outcome.refusedSamples.append((row.rowNumber, reason)) }
+                }
+                if let failure {
+                    outcome.error = JobRunner.message(failure)
+                    break pages
+                }
+            }
+        } catch {
+            outcome.error = JobRunner.message(error)
+        }
+        try? await destination.close()
+        outcome.seconds = (ContinuousClock.now - started).seconds
+        let (refused, undelivered) = (try? state.failedCounts(job: job.name)) ?? (0, 0)
+        outcome.stillPending = refused + undelivered
+        try? state.updateRun(runID, counts: outcome.counts, window: (nil, nil), checkpoint: nil)
+        try? state.finishRun(runID, status: outcome.error == nil ? .succeeded : .failed,
+                             endedAt: startedAt + Int64(outcome.seconds * 1000), error: outcome.error)
+        try? state.releaseLock(job: job.name)
+        logger.info("Retry finished", metadata: ["rows.delivered": "\(outcome.counts.rowsSent)",
+                                                 "rows.refused": "\(outcome.counts.rowsRejected)",
+                                                 "rows.pending": "\(outcome.stillPending)"])
+        return outcome
+    }
+
+    /// Packs rows into requests and sends them with the destination's concurrency. Returns the ids
+    /// delivered, the ids refused with their reasons, and the error that stopped it, if any.
+    static func send(_ rows: [FailedRow], destination: any Destination, counts: inout RunCounts) async
+        -> (delivered: [Int64], refused: [(id: Int64, reason: String)], failure: Error?) {
+        var packer = RequestPacker()
+        var requests: [PackedRequest] = []
+        for (index, row) in rows.enumerated() {
+            let bytes = Array(row.batch.utf8)
+            if !packer.fits(bytes), let request = packer.seal() { requests.append(request) }
+            // The row number field carries the index into `rows`.
+            packer.add(bytes, rowNumber: index, ordinal: index + 1, eventTime: row.eventTime)
+        }
+        if let request = packer.seal() { requests.append(request) }
+
+        var delivered: [Int64] = []
+        var refused: [(id: Int64, reason: String)] = []
+        var failure: Error?
+        struct Done: Sendable {
+            var request: PackedRequest
+            var result: DeliveryResult
+        }
+        await withTaskGroup(of: Result<Done, Error>.self) { group in
+            var next = 0
+            var inFlight = 0
+            func settle(_ done: Result<Done, Error>) {
+                switch done {
+                case .success(let done):
+                    counts.requests += 1
+                    counts.retries += done.result.retries
+                    counts.throttledWaits += done.result.throttledWaits
+                    counts.throttledMillis += done.result.throttledMillis
+                    let refusedIndices = Set(done.result.rejected.map(\.index))
+                    for (position, index) in done.request.rowNumbers.enumerated() {
+                        if refusedIndices.contains(position) { continue }
+                        delivered.append(rows[index].id)
+                        counts.rowsSent += 1
+                    }
+                    for rejection in done.result.rejected {
+                        refused.append((rows[done.request.rowNumbers[rejection.index]].id,
+                                        "the destination refused the batch: \(rejection.reason)"))
+                        counts.rowsRejected += 1
+                    }
+                case .failure(let error):
+                    if failure == nil { failure = error }
+                }
+            }
+            while next < requests.count || inFlight > 0 {
+                if failure == nil, next < requests.count, inFlight < max(1, destination.maxInFlight) {
+                    let request = requests[next]
+                    next += 1
+                    inFlight += 1
+                    group.addTask {
+                        do {
+                            return .success(Done(request: request, result: try await destination.send(request)))
+                        } catch {
+                            return .failure(error)
+                        }
+                    }
+                    continue
+                }
+                guard let done = await group.next() else { break }
+                inFlight -= 1
+                settle(done)
+            }
+        }
+        counts.rowsRead += rows.count
+        return (delivered, refused, failure)
+    }
+}
+
+/// The retries / throttling part of a summary line, empty when there was none.
+enum DeliveryFigures {
+    static func text(_ c: RunCounts) -> String {
+        var parts: [String] = []
+        if c.retries > 0 { parts.append(Format.plural(c.retries, "retry").replacingOccurrences(of: "retrys", with: "retries")) }
+        if c.throttledWaits > 0 {
+            parts.append("\(Format.plural(c.throttledWaits, "throttled wait")) (\(Format.seconds(Double(c.throttledMillis) / 1000)))")
+        }
+        return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
+    }
+}
