@@ -181,7 +181,7 @@ public enum RetryCommand {
 enum DeliveryFigures {
     static func text(_ c: RunCounts) -> String {
         var parts: [String] = []
-        if c.retries > 0 { parts.append(Format.plural(c.retries, "retry").replacingOccurrences(of: "retrys", with: "retries")) }
+        if c.retries > 0 { parts.append(Format.plural(c.retries, "retry", "retries")) }
         if c.throttledWaits > 0 {
             parts.append("\(Format.plural(c.throttledWaits, "throttled wait")) (\(Format.seconds(Double(c.throttledMillis) / 1000)))")
         }

@@ -97,6 +97,8 @@ public enum HistoryCommand {
                 line += ": read \(Format.count(run.counts.rowsRead)), sent \(Format.count(run.counts.rowsSent)), rejected \(Format.count(run.counts.rowsRejected))"
                 if run.counts.rowsSkipped > 0 { line += ", skipped \(Format.count(run.counts.rowsSkipped))" }
                 line += ", \(Format.plural(run.counts.requests, "request"))"
+                line += DeliveryFigures.text(run.counts)
+                if run.counts.rowsUndelivered > 0 { line += ", \(Format.count(run.counts.rowsUndelivered)) undelivered" }
                 if let error = run.error { line += "; error: \(error)" }
                 output.out(line)
             }
@@ -118,7 +120,11 @@ public enum HistoryCommand {
             .init("window_lower", text(run.windowLower)), .init("window_upper", text(run.windowUpper)),
             .init("rows_read", .int(Int64(run.counts.rowsRead))), .init("rows_sent", .int(Int64(run.counts.rowsSent))),
             .init("rows_rejected", .int(Int64(run.counts.rowsRejected))), .init("rows_skipped", .int(Int64(run.counts.rowsSkipped))),
-            .init("requests", .int(Int64(run.counts.requests))), .init("checkpoint", text(run.checkpoint)), .init("error", text(run.error)),
+            .init("requests", .int(Int64(run.counts.requests))), .init("retries", .int(Int64(run.counts.retries))),
+            .init("throttled_waits", .int(Int64(run.counts.throttledWaits))),
+            .init("throttled_seconds", .double(Double(run.counts.throttledMillis) / 1000)),
+            .init("rows_undelivered", .int(Int64(run.counts.rowsUndelivered))),
+            .init("checkpoint", text(run.checkpoint)), .init("error", text(run.error)),
         ])
     }
 }

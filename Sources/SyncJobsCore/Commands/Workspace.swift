@@ -102,7 +102,9 @@ enum Format {
         return n < 0 ? "-" + out : out
     }
 
-    static func plural(_ n: Int, _ word: String) -> String { "\(count(n)) \(word)\(n == 1 ? "" : "s")" }
+    static func plural(_ n: Int, _ word: String, _ plural: String? = nil) -> String {
+        "\(count(n)) \(n == 1 ? word : plural ?? word + "s")"
+    }
 
     static func seconds(_ s: Double) -> String { String(format: "%.2f s", s) }
 

@@ -19,13 +19,13 @@ public final class Daemon: Service, @unchecked Sendable {
 
     public init(workspace: Workspace, maxParallel: Int, logger: Logger, reloadInterval: Duration = .seconds(2),
                 now: @escaping @Sendable () -> Int64 = { StateStore.now() },
-                makeDestination: @escaping @Sendable (JobDefinition) throws -> any Destination = { try DestinationFactory.make(for: $0) }) {
+                makeDestination: (@Sendable (JobDefinition) throws -> any Destination)? = nil) {
         self.workspace = workspace
         self.maxParallel = max(1, maxParallel)
         self.logger = logger
         self.reloadInterval = reloadInterval
         self.now = now
-        self.makeDestination = makeDestination
+        self.makeDestination = makeDestination ?? { job in try DestinationFactory.make(for: job, logger: logger) }
     }
 
     /// What the daemon knows about each job file, to notice changes.
