@@ -116,21 +116,7 @@ public enum StatusCommand {
             entries.append(.init("checkpoint", .null))
         }
         entries.append(.init("running", active.map { a in .object([.init("run", a.runID.map(Value.int) ?? .null), .init("pid", .int(Int64(a.pid)))]) } ?? .null))
-        entries.append(.init("runs", .array(runs.map { run in
-            .object([
-                .init("id", .int(run.id)), .init("trigger", .string(run.trigger)), .init("status", .string(run.status.rawValue)),
-                .init("started_at", .string(Timestamp.format(millis: run.startedAt))),
-                .init("ended_at", run.endedAt.map { .string(Timestamp.format(millis: $0)) } ?? .null),
-                .init("rows_read", .int(Int64(run.counts.rowsRead))), .init("rows_sent", .int(Int64(run.counts.rowsSent))),
-                .init("rows_rejected", .int(Int64(run.counts.rowsRejected))), .init("rows_skipped", .int(Int64(run.counts.rowsSkipped))),
-                .init("requests", .int(Int64(run.counts.requests))), .init("retries", .int(Int64(run.counts.retries))),
-                .init("throttled_waits", .int(Int64(run.counts.throttledWaits))),
-                .init("throttled_seconds", .double(Double(run.counts.throttledMillis) / 1000)),
-                .init("rows_undelivered", .int(Int64(run.counts.rowsUndelivered))),
-                .init("window_lower", text(run.windowLower)), .init("window_upper", text(run.windowUpper)),
-                .init("checkpoint", text(run.checkpoint)), .init("error", text(run.error)),
-            ])
-        })))
+        entries.append(.init("runs", .array(runs.map(HistoryCommand.record))))
         entries.append(.init("rejected_rows", .object([
             .init("total", .int(Int64(rejectedTotal))),
             .init("recent", .array(rejected.map { row in
