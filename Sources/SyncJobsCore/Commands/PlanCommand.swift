@@ -101,12 +101,14 @@ public enum PlanCommand {
             case .rejected(let number, let reason, _, _):
                 rejected.append("  row \(number): \(reason)")
             case .row(let row):
+                var facts = BatchFacts()
+                let mapped = builder.map(row.values, extras: row.extras, facts: &facts)
                 if let value = row.iterator,
-                   JobRunner.alreadyDelivered(value, RowHash.of(values: row.values, extras: row.extras), window.boundary) {
+                   JobRunner.alreadyDelivered(value, JobRunner.ledgerIdentity(row, facts), window.boundary) {
                     skipped += 1
                     continue
                 }
-                switch builder.map(row.values, extras: row.extras) {
+                switch mapped {
                 case .batch(let bytes):
                     let parsed = (try? JSONParser.parse(String(decoding: bytes, as: UTF8.self))) ?? .string(String(decoding: bytes, as: UTF8.self))
                     batches.append("row \(row.number):\n" + JSONWriter.pretty(parsed))

@@ -1,3 +1,14 @@
+/// What the engine learns about a mapped batch besides its bytes.
+public struct BatchFacts: Sendable {
+    /// The event's `timestamp_unixtime_ms`, to route historical events.
+    public var eventTime: Int64?
+    /// The hash behind `source_request_id`. Rows with one id are one record to mParticle, so the
+    /// checkpoint also remembers delivered rows by it (no second hash per row).
+    public var requestID: RowHash?
+
+    public init() {}
+}
+
 /// The result of mapping one row.
 public enum MappedRow: Sendable {
     /// The batch JSON, ready to be packed into a request.
@@ -55,15 +66,14 @@ public struct BatchBuilder: Sendable {
 
     /// Maps a row. `extras` are keys of a JSON record that are not among the columns.
     public func map(_ values: [Value], extras: [Value.ObjectEntry] = []) -> MappedRow {
-        var eventTime: Int64?
-        return map(values, extras: extras, eventTime: &eventTime)
+        var facts = BatchFacts()
+        return map(values, extras: extras, facts: &facts)
     }
 
-    /// Maps a row and reports its event's `timestamp_unixtime_ms`, when it has one (to route
-    /// historical events).
-    public func map(_ values: [Value], extras: [Value.ObjectEntry] = [], eventTime: inout Int64?) -> MappedRow {
+    /// Maps a row and reports facts about the batch the engine needs besides its bytes.
+    public func map(_ values: [Value], extras: [Value.ObjectEntry] = [], facts: inout BatchFacts) -> MappedRow {
         do {
-            return .batch(try build(values, extras: extras, eventTime: &eventTime))
+            return .batch(try build(values, extras: extras, facts: &facts))
         } catch let rejection as Rejection {
             return .rejected(rejection.reason)
         } catch {
@@ -91,7 +101,7 @@ public struct BatchBuilder: Sendable {
         }
     }
 
-    private func build(_ values: [Value], extras: [Value.ObjectEntry], eventTime: inout Int64?) throws -> [UInt8] {
+    private func build(_ values: [Value], extras: [Value.ObjectEntry], facts: inout BatchFacts) throws -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 512)
         w.raw(environmentPrefix)
         var hasIdentity = false
@@ -160,11 +170,12 @@ public struct BatchBuilder: Sendable {
 
         var dataHasFields = false
         if plan.jobKind == .event {
-            dataHasFields = try writeEvent(into: &w, values, extras: extras, eventTime: &eventTime)
+            dataHasFields = try writeEvent(into: &w, values, extras: extras, eventTime: &facts.eventTime)
         }
         // Idempotency ids: deterministic, so a resend (retry, crash and rerun, lookback) carries the
         // same ids and mParticle deduplicates it.
         let id = try idempotencyHash(values, content: w.bytes)
+        facts.requestID = id
         if plan.jobKind == .event {
             if !mapsMessageID {
                 w.raw(dataHasFields ? ",\"source_message_id\":\"" : "\"source_message_id\":\"")

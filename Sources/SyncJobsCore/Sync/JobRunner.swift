@@ -313,7 +313,9 @@ public final class JobRunner: @unchecked Sendable {
                         reject(number, reason, text)
                         prefix.append(.init(ordinal: ordinal, number: number, iterator: nil, hash: nil, endOffset: endOffset, counts: false))
                     case .row(let row):
-                        let hash = incremental ? RowHash.of(values: row.values, extras: row.extras) : nil
+                        var facts = BatchFacts()
+                        let mapped = builder.map(row.values, extras: row.extras, facts: &facts)
+                        let hash = incremental ? Self.ledgerIdentity(row, facts) : nil
                         if let value = row.iterator, let hash, Self.alreadyDelivered(value, hash, window.boundary) {
                             counts.rowsSkipped += 1
                             prefix.append(.init(ordinal: ordinal, number: row.number, iterator: value, hash: hash,
@@ -333,13 +335,12 @@ public final class JobRunner: @unchecked Sendable {
                                 ])
                             }
                         }
-                        var eventTime: Int64?
-                        switch builder.map(row.values, extras: row.extras, eventTime: &eventTime) {
+                        switch mapped {
                         case .rejected(let reason):
                             reject(row.number, reason, JSONWriter.compact(row.asObject(columns: source.columns)))
                         case .batch(let bytes):
                             if !packer.fits(bytes) { try await sealAndLaunch() }
-                            packer.add(bytes, rowNumber: row.number, ordinal: ordinal, eventTime: eventTime)
+                            packer.add(bytes, rowNumber: row.number, ordinal: ordinal, eventTime: facts.eventTime)
                         }
                         prefix.append(.init(ordinal: ordinal, number: row.number, iterator: row.iterator, hash: hash,
                                             endOffset: row.endOffset, counts: true))
@@ -426,6 +427,12 @@ public final class JobRunner: @unchecked Sendable {
             }
         }
         return checkpoint
+    }
+
+    /// How the checkpoint remembers a row delivered at its iterator value: by its batch's
+    /// `source_request_id`, or, for a row that maps to no batch, by its content.
+    static func ledgerIdentity(_ row: SourceRow, _ facts: BatchFacts) -> RowHash {
+        facts.requestID ?? RowHash.of(values: row.values, extras: row.extras)
     }
 
     @inline(__always)
