@@ -261,6 +261,8 @@ public final class JobRunner: @unchecked Sendable {
             }
         }
 
+        // Keys of JSON records beyond the columns, when no `$unmapped` entry sends them.
+        var unsentKeys: (count: Int, names: [String]) = (0, [])
         var failure: Error?
         await withThrowingTaskGroup(of: Completion.self) { group in
             var inFlight = 0
@@ -313,6 +315,12 @@ public final class JobRunner: @unchecked Sendable {
                         reject(number, reason, text)
                         prefix.append(.init(ordinal: ordinal, number: number, iterator: nil, hash: nil, endOffset: endOffset, counts: false))
                     case .row(let row):
+                        if !row.extras.isEmpty && plan.extrasTarget == nil {
+                            unsentKeys.count += 1
+                            for extra in row.extras where unsentKeys.names.count < 5 && !unsentKeys.names.contains(extra.key) {
+                                unsentKeys.names.append(extra.key)
+                            }
+                        }
                         var facts = BatchFacts()
                         let mapped = builder.map(row.values, extras: row.extras, facts: &facts)
                         let hash = incremental ? Self.ledgerIdentity(row, facts) : nil
@@ -390,6 +398,11 @@ public final class JobRunner: @unchecked Sendable {
         // undelivered (the checkpoint never passes an unacknowledged row), so those are settled.
         if failure == nil, sourceExhausted, !options.dryRun, let runID = result.runID {
             try state.settleUndelivered(job: job.name, beforeRun: runID)
+        }
+        if unsentKeys.count > 0 {
+            let note = "\(Format.plural(unsentKeys.count, "record")) had keys that are not columns (the columns are the first record's keys), and no mapping entry sends them: \(unsentKeys.names.map { "'\($0)'" }.joined(separator: ", ")); add '- { column: $unmapped, to: user_attributes.* }' to send them"
+            result.notes.append(note)
+            logger.notice("Record keys not sent", metadata: ["records": "\(unsentKeys.count)", "keys": "\(unsentKeys.names.joined(separator: ","))"])
         }
         result.counts = counts
         result.bytesSent = bytesSent

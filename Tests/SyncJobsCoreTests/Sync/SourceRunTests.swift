@@ -47,6 +47,22 @@ import Testing
         #expect(run.rejectedSamples.first?.reason == "key 'nested' ($unmapped): is an object; user attributes take a single value or a list")
     }
 
+    @Test func keysThatNoEntrySendsAreReported() async throws {
+        let t = try TestWorkspace()
+        try t.write("data/u.ndjson", """
+            {"id": 1, "plan": "pro"}
+            {"id": 2, "plan": "free", "tier": "gold"}
+            {"id": 3, "tier": "silver", "tags": ["a"]}
+
+            """)
+        let destination = RecordingDestination()
+        let run = try await t.run(try job(t, source: "{ file: ../data/u.ndjson }",
+                                          mapping: "  - { column: id, to: user_identities.customer_id }\n  - { column: plan, to: user_attributes.plan }"),
+                                  destination: destination)
+        #expect(destination.batches.count == 3)
+        #expect(run.notes == ["2 records had keys that are not columns (the columns are the first record's keys), and no mapping entry sends them: 'tier', 'tags'; add '- { column: $unmapped, to: user_attributes.* }' to send them"])
+    }
+
     @Test func tsvAndJSONArraySources() async throws {
         let t = try TestWorkspace()
         try t.write("data/u.tsv", "id\tplan\r\n7\t\"pro\tplus\"\r\n8\t\r\n")
