@@ -154,7 +154,9 @@ public enum BackfillCommand {
 
     public static func execute(workspace: Workspace, job reference: String, from fromText: String, to toText: String?,
                                dryRun: Bool, again: Bool, output: any CommandOutput, logger: Logger,
-                               now: Int64 = StateStore.now()) async -> ExitStatus {
+                               now: Int64 = StateStore.now(),
+                               makeDestination: (JobDefinition) throws -> any Destination = { try DestinationFactory.make(for: $0) })
+        async -> ExitStatus {
         guard let job = workspace.loadJob(reference, output: output) else { return .invalid }
         guard job.sync.mode == .incremental, let type = job.sync.iteratorType else {
             output.err("\(job.name) is a full sync: every run sends every row, so there is nothing to backfill; use 'jobs run \(job.name)'")
@@ -204,13 +206,16 @@ public enum BackfillCommand {
                 return .ok
             }
             var sent = 0, runs = 0, skipped = 0
+            let backfill = try state.beginBackfill(job: job.name, lower: type.display(from), upper: type.display(to),
+                                                   fresh: again, now: now)
             for w in windows {
                 if done.contains(w.key) && !again {
                     skipped += 1
                     continue
                 }
-                let runner = JobRunner(job: job, state: state, destination: try DestinationFactory.make(for: job), logger: logger)
-                let result = try await runner.run(RunOptions(trigger: "backfill", now: now, window: w.range))
+                let runner = JobRunner(job: job, state: state, destination: try makeDestination(job), logger: logger)
+                // Each window's run is recorded with its own start; its ids are the backfill's own.
+                let result = try await runner.run(RunOptions(trigger: "backfill", window: w.range, idScope: "backfill/\(backfill.id)"))
                 runs += 1
                 if let message = result.errorMessage {
                     output.err("\(job.name): backfill window \(w.key.lower) .. \(w.key.upper) failed (run #\(result.runID ?? 0)): \(message); rerun the same command to continue from this window")
@@ -222,6 +227,7 @@ public enum BackfillCommand {
                 }
                 output.out("\(w.key.lower) .. \(w.key.upper): run #\(result.runID ?? 0) sent \(Format.count(result.counts.rowsSent)), rejected \(Format.count(result.counts.rowsRejected))")
             }
+            try state.completeBackfill(backfill.id, now: StateStore.now())
             var summary = "\(job.name): backfilled \(Format.plural(runs, "window")), sent \(Format.plural(sent, "row"))"
             if skipped > 0 { summary += "; \(Format.plural(skipped, "window")) already sent, skipped (use --again to send them again)" }
             output.out(summary + "; the live checkpoint is unchanged")

@@ -29,13 +29,13 @@ public enum StatusCommand {
             for job in jobs {
                 let checkpoint = try state.checkpoint(job: job.name)
                 let runs = try state.runs(job: job.name, limit: recentRuns)
-                let (rejectedTotal, rejected) = try state.rejectedRows(job: job.name, limit: recentRejected)
+                let rejected = try state.rejectedRows(job: job.name, limit: recentRejected)
                 let active = try state.activeRun(job: job.name)
                 let schedule = try state.scheduleState(job: job.name)
                 let next = schedule.paused ? nil : ScheduleCommand.nextRun(job.schedule, state: schedule, now: now)
                 let failed = try state.failedCounts(job: job.name)
                 if json {
-                    var entry = report(job, checkpoint: checkpoint, runs: runs, rejectedTotal: rejectedTotal, rejected: rejected, active: active)
+                    var entry = report(job, checkpoint: checkpoint, runs: runs, rejected: rejected, active: active)
                     if case .object(var entries) = entry {
                         entries.insert(contentsOf: [
                             .init("schedule", .string(ScheduleCommand.describe(job.schedule, now: now))),
@@ -50,7 +50,7 @@ public enum StatusCommand {
                     }
                     reports.append(entry)
                 } else {
-                    var block = lines(job, checkpoint: checkpoint, runs: runs, rejectedTotal: rejectedTotal, rejected: rejected, active: active)
+                    var block = lines(job, checkpoint: checkpoint, runs: runs, rejected: rejected, active: active)
                     let when = schedule.paused ? "paused ('jobs resume \(job.name)' to resume)"
                         : next.map { $0 <= now ? "next run due now" : "next run \(Timestamp.format(millis: $0))" } ?? "no run scheduled"
                     block.insert("  schedule: \(ScheduleCommand.describe(job.schedule, now: now)); \(when)", at: 1)
@@ -72,8 +72,8 @@ public enum StatusCommand {
         }
     }
 
-    static func lines(_ job: JobDefinition, checkpoint: Checkpoint?, runs: [RunRecord], rejectedTotal: Int,
-                      rejected: [RejectedRow], active: JobBusyError?) -> [String] {
+    static func lines(_ job: JobDefinition, checkpoint: Checkpoint?, runs: [RunRecord], rejected: RejectedRows,
+                      active: JobBusyError?) -> [String] {
         var lines = ["\(job.name) (\(job.kind.rawValue), \(job.sync.mode.rawValue))"]
         if let active { lines.append("  running: \(active.runID.map { "run #\($0)" } ?? "a run") in process \(active.pid)") }
         if job.sync.mode == .incremental {
@@ -90,15 +90,21 @@ public enum StatusCommand {
                 lines.append(line)
             }
         }
-        lines.append("  rejected rows: \(Format.count(rejectedTotal))")
-        for row in rejected {
-            lines.append("    run #\(row.runID) row \(row.rowNumber): \(row.reason)")
+        var heading = "  rejected rows: \(Format.count(rejected.total))"
+        if rejected.deliveredByRetry > 0 {
+            heading += " (and \(Format.count(rejected.deliveredByRetry)) refused earlier, since delivered by 'jobs retry')"
+        }
+        lines.append(heading)
+        for row in rejected.rows {
+            var line = "    run #\(row.runID) row \(row.rowNumber): \(row.reason)"
+            if row.timesSeen > 1 { line += " (rejected \(row.timesSeen) times since run #\(row.firstRunID ?? row.runID))" }
+            lines.append(line)
         }
         return lines
     }
 
-    static func report(_ job: JobDefinition, checkpoint: Checkpoint?, runs: [RunRecord], rejectedTotal: Int,
-                       rejected: [RejectedRow], active: JobBusyError?) -> Value {
+    static func report(_ job: JobDefinition, checkpoint: Checkpoint?, runs: [RunRecord], rejected: RejectedRows,
+                       active: JobBusyError?) -> Value {
         func text(_ s: String?) -> Value { s.map(Value.string) ?? .null }
         var entries: [Value.ObjectEntry] = [
             .init("job", .string(job.name)), .init("type", .string(job.kind.rawValue)),
@@ -118,10 +124,12 @@ public enum StatusCommand {
         entries.append(.init("running", active.map { a in .object([.init("run", a.runID.map(Value.int) ?? .null), .init("pid", .int(Int64(a.pid)))]) } ?? .null))
         entries.append(.init("runs", .array(runs.map(HistoryCommand.record))))
         entries.append(.init("rejected_rows", .object([
-            .init("total", .int(Int64(rejectedTotal))),
-            .init("recent", .array(rejected.map { row in
+            .init("total", .int(Int64(rejected.total))),
+            .init("delivered_by_retry", .int(Int64(rejected.deliveredByRetry))),
+            .init("recent", .array(rejected.rows.map { row in
                 .object([.init("run", .int(row.runID)), .init("row", .int(Int64(row.rowNumber))), .init("reason", .string(row.reason)),
-                         .init("data", .string(row.row))])
+                         .init("data", .string(row.row)), .init("times_seen", .int(Int64(row.timesSeen))),
+                         .init("first_run", .int(row.firstRunID ?? row.runID))])
             })),
         ])))
         return .object(entries)

@@ -45,7 +45,7 @@ public struct BatchBuilder: Sendable {
         w.raw("{\"environment\":")
         w.string(plan.environment.rawValue)
         environmentPrefix = w.bytes
-        idSeed = RowHash.murmur3(Array(("syncjobs/" + plan.jobName).utf8)).high
+        idSeed = RowHash.murmur3(Array(("syncjobs/" + plan.jobName + (plan.idScope.map { "/" + $0 } ?? "")).utf8)).high
         mapsMessageID = plan.eventData.contains { $0.key == "source_message_id" }
         deviceSlotIsIdentity = plan.deviceInfo.map { TargetCatalog.deviceIdentityFields.contains($0.key) }
         eventSlotKinds = plan.eventData.map { slot in

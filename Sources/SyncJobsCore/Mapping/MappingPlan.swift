@@ -44,6 +44,9 @@ public struct MappingPlan: Sendable {
     /// job's name and either the `key:` columns (with the iterator column in incremental jobs) or
     /// the batch's content.
     public var jobName: String = ""
+    /// Set for deliveries that must not share ids with earlier ones (a backfill's resend, which
+    /// mParticle would otherwise drop as a repeat): it is mixed into every id.
+    public var idScope: String?
     public var keyColumns: [Int]?
     public var iteratorColumn: Int?
 

@@ -22,6 +22,21 @@ public struct Checkpoint: Sendable, Equatable {
         self.resumeBoundary = resumeBoundary
     }
 
+    /// The checkpoint a run that ignored `previous` (`--full-refresh`) may store: it never moves
+    /// below `previous`, which the next run would otherwise re-send from. Nil when it is behind
+    /// (keep `previous`); at the same value, the rows delivered there are merged.
+    func notBehind(_ previous: Checkpoint) -> Checkpoint? {
+        guard iterator == previous.iterator, iteratorType == previous.iteratorType, let previousLower = previous.lower
+        else { return self }
+        // An unfinished pass over a file is behind any finished one.
+        guard resume == nil, let lower else { return nil }
+        if previousLower < lower { return self }
+        guard lower == previousLower else { return nil }
+        var merged = self
+        merged.boundary.merge(previous.boundary)
+        return merged
+    }
+
     /// "updated_at = 2026-01-01T00:00:00Z (3 rows at this value delivered)"
     public var display: String {
         guard let lower else { return "nothing delivered yet" }
@@ -50,11 +65,14 @@ public struct Boundary: Sendable, Equatable {
         self.hashes = hashes
     }
 
-    /// Records one more delivered row; `count` counts rows, identical rows included.
+    /// Records one more delivered row. While hashes are kept, a row already remembered (read
+    /// again through `lookback`, or one with an equal id) is not counted twice.
     public mutating func insert(_ hash: RowHash) {
-        count += 1
-        guard hashes != nil else { return }
-        hashes?.insert(hash)
+        guard hashes != nil else {
+            count += 1
+            return
+        }
+        if hashes?.insert(hash).inserted == true { count += 1 }
         if let size = hashes?.count, size > Boundary.cap { hashes = nil }
     }
 
@@ -68,7 +86,7 @@ public struct Boundary: Sendable, Equatable {
         }
         let union = mine.union(theirs)
         hashes = union.count > Boundary.cap ? nil : union
-        count += other.count
+        count = union.count
     }
 
     /// Hashes as hex text, sorted, for storage.

@@ -10,7 +10,7 @@ import Glibc
 public final class StateStore: @unchecked Sendable {
     // @unchecked: the connection is only touched while holding `lock`.
     private let lock = NSLock()
-    private let database: SQLiteDatabase
+    let database: SQLiteDatabase
     public let path: String
 
     /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -111,6 +111,32 @@ public final class StateStore: @unchecked Sendable {
         );
         CREATE INDEX failed_rows_by_status ON failed_rows(job, status, id);
         """,
+        // 4: one record per rejected row (seen again: counted, with the last run that saw it) and
+        // per failed delivery (by source_request_id); backfills with their own ids.
+        """
+        ALTER TABLE rejected_rows ADD COLUMN row_key TEXT;
+        ALTER TABLE rejected_rows ADD COLUMN times_seen INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE rejected_rows ADD COLUMN last_run_id INTEGER;
+        ALTER TABLE rejected_rows ADD COLUMN request_id TEXT;
+        ALTER TABLE rejected_rows ADD COLUMN resolved_at INTEGER;
+        UPDATE rejected_rows SET last_run_id = run_id;
+        CREATE UNIQUE INDEX rejected_rows_by_key ON rejected_rows(job, row_key);
+        ALTER TABLE failed_rows ADD COLUMN request_id TEXT;
+        UPDATE failed_rows SET request_id = substr(batch, -34, 32)
+            WHERE batch LIKE '%"source_request_id":"________________________________"}';
+        DELETE FROM failed_rows WHERE request_id IS NOT NULL AND id NOT IN
+            (SELECT max(id) FROM failed_rows WHERE request_id IS NOT NULL GROUP BY job, request_id);
+        CREATE UNIQUE INDEX failed_rows_by_request ON failed_rows(job, request_id);
+        CREATE TABLE backfills (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            job TEXT NOT NULL,
+            lower_value TEXT NOT NULL,
+            upper_value TEXT NOT NULL,
+            started_at INTEGER NOT NULL,
+            completed_at INTEGER
+        );
+        CREATE INDEX backfills_by_range ON backfills(job, lower_value, upper_value, id);
+        """,
     ]
 
     public init(path: String) throws {
@@ -121,8 +147,11 @@ public final class StateStore: @unchecked Sendable {
         }
         do {
             database = try SQLiteDatabase(path: path, mode: .readWriteCreate)
-            try database.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
-            try migrate()
+            // Only what needs a write lock takes one: read-only commands (status, history, plan)
+            // must open the database while another process holds a write transaction.
+            if try scalarText("PRAGMA journal_mode") != "wal" { try database.execute("PRAGMA journal_mode=WAL") }
+            try database.execute("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+            if try currentVersion() != Self.migrations.count { try migrate() }
         } catch let error as StateError {
             throw error
         } catch {
@@ -130,9 +159,11 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
+    private func currentVersion() throws -> Int { Int(try scalarInt("PRAGMA user_version") ?? 0) }
+
     private func migrate() throws {
         try database.transaction(.immediate) {
-            let version = Int(try scalarInt("PRAGMA user_version") ?? 0)
+            let version = try currentVersion()
             if version > Self.migrations.count {
                 throw StateError("the state database '\(Paths.display(path))' has schema version \(version), newer than this syncjobs understands (\(Self.migrations.count)); upgrade syncjobs or point --state elsewhere")
             }
@@ -143,20 +174,27 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
-    private func scalarInt(_ sql: String, _ parameters: [Value] = []) throws -> Int64? {
+    func scalarText(_ sql: String, _ parameters: [Value] = []) throws -> String? {
+        let statement = try database.prepare(sql)
+        try statement.bind(parameters)
+        guard try statement.step(), case .string(let value) = try statement.value(at: 0) else { return nil }
+        return value
+    }
+
+    func scalarInt(_ sql: String, _ parameters: [Value] = []) throws -> Int64? {
         let statement = try database.prepare(sql)
         try statement.bind(parameters)
         guard try statement.step(), case .int(let value) = try statement.value(at: 0) else { return nil }
         return value
     }
 
-    private func run(_ sql: String, _ parameters: [Value]) throws {
+    func run(_ sql: String, _ parameters: [Value]) throws {
         let statement = try database.prepare(sql)
         try statement.bind(parameters)
         while try statement.step() {}
     }
 
-    private func withDatabase<T>(_ body: () throws -> T) throws -> T {
+    func withDatabase<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
         do {
@@ -302,128 +340,6 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
-    // MARK: Rejected rows
-
-    public func recordRejected(job: String, runID: Int64, _ rows: [RejectedRow]) throws {
-        guard !rows.isEmpty else { return }
-        try withDatabase {
-            try database.transaction(.immediate) {
-                let statement = try database.prepare(
-                    "INSERT INTO rejected_rows (job, run_id, row_number, reason, row, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-                let now = Self.now()
-                for row in rows {
-                    try statement.reset()
-                    try statement.bind([.string(job), .int(runID), .int(Int64(row.rowNumber)), .string(row.reason),
-                                        .string(row.row), .int(now)])
-                    while try statement.step() {}
-                }
-                let failed = rows.compactMap { row in
-                    row.retryable.map { FailedRow(runID: runID, rowNumber: row.rowNumber, kind: .refused, reason: row.reason,
-                                                  batch: $0.batch, eventTime: $0.eventTime) }
-                }
-                try insertFailed(job: job, failed, now: now)
-            }
-        }
-    }
-
-    // MARK: Failed rows (for `jobs retry`)
-
-    private func insertFailed(job: String, _ rows: [FailedRow], now: Int64) throws {
-        guard !rows.isEmpty else { return }
-        let statement = try database.prepare("""
-            INSERT INTO failed_rows (job, run_id, row_number, kind, reason, batch, event_time, created_at, updated_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
-            """)
-        for row in rows {
-            try statement.reset()
-            try statement.bind([.string(job), .int(row.runID), .int(Int64(row.rowNumber)), .string(row.kind.rawValue),
-                                .string(row.reason), .string(row.batch), row.eventTime.map(Value.int) ?? .null, .int(now)])
-            while try statement.step() {}
-        }
-    }
-
-    /// Keeps rows for `jobs retry`: batches a destination refused or could not deliver.
-    public func recordFailed(job: String, _ rows: [FailedRow]) throws {
-        guard !rows.isEmpty else { return }
-        try withDatabase {
-            try database.transaction(.immediate) { try insertFailed(job: job, rows, now: Self.now()) }
-        }
-    }
-
-    /// Pending failed rows, oldest first, after `afterID`.
-    public func pendingFailed(job: String, afterID: Int64 = 0, limit: Int) throws -> [FailedRow] {
-        try withDatabase {
-            let statement = try database.prepare("""
-                SELECT id, run_id, row_number, kind, reason, batch, event_time, attempts FROM failed_rows
-                WHERE job = ?1 AND status = 'pending' AND id > ?2 ORDER BY id LIMIT ?3
-                """)
-            try statement.bind([.string(job), .int(afterID), .int(Int64(limit))])
-            var rows: [FailedRow] = []
-            while try statement.step() {
-                let r = try statement.row()
-                var row = FailedRow(runID: Self.int(r[1]), rowNumber: Int(Self.int(r[2])),
-                                    kind: FailedRow.Kind(rawValue: Self.text(r[3]) ?? "") ?? .undelivered,
-                                    reason: Self.text(r[4]) ?? "", batch: Self.text(r[5]) ?? "",
-                                    eventTime: r[6].isNull ? nil : Self.int(r[6]))
-                row.id = Self.int(r[0])
-                row.attempts = Int(Self.int(r[7]))
-                rows.append(row)
-            }
-            return rows
-        }
-    }
-
-    /// Counts of pending failed rows by kind.
-    public func failedCounts(job: String) throws -> (refused: Int, undelivered: Int) {
-        try withDatabase {
-            let refused = Int(try scalarInt("SELECT count(*) FROM failed_rows WHERE job = ?1 AND status = 'pending' AND kind = 'refused'", [.string(job)]) ?? 0)
-            let undelivered = Int(try scalarInt("SELECT count(*) FROM failed_rows WHERE job = ?1 AND status = 'pending' AND kind = 'undelivered'", [.string(job)]) ?? 0)
-            return (refused, undelivered)
-        }
-    }
-
-    /// Records the outcome of a retry: delivered rows are done; refused ones stay pending with the
-    /// new reason.
-    public func settleRetried(delivered: [Int64], refused: [(id: Int64, reason: String)]) throws {
-        try withDatabase {
-            try database.transaction(.immediate) {
-                let now = Self.now()
-                let done = try database.prepare("UPDATE failed_rows SET status = 'delivered', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1")
-                for id in delivered {
-                    try done.reset(); try done.bind([.int(id), .int(now)]); while try done.step() {}
-                }
-                let again = try database.prepare("UPDATE failed_rows SET kind = 'refused', reason = ?2, attempts = attempts + 1, updated_at = ?3 WHERE id = ?1")
-                for (id, reason) in refused {
-                    try again.reset(); try again.bind([.int(id), .string(reason), .int(now)]); while try again.step() {}
-                }
-            }
-        }
-    }
-
-    /// Undelivered rows of earlier runs that a later complete run re-read and delivered.
-    public func settleUndelivered(job: String, beforeRun runID: Int64) throws {
-        try withDatabase {
-            try run("UPDATE failed_rows SET status = 'superseded', updated_at = ?3 WHERE job = ?1 AND run_id < ?2 AND kind = 'undelivered' AND status = 'pending'",
-                    [.string(job), .int(runID), .int(Self.now())])
-        }
-    }
-
-    public func rejectedRows(job: String, limit: Int) throws -> (total: Int, rows: [RejectedRow]) {
-        try withDatabase {
-            let total = Int(try scalarInt("SELECT count(*) FROM rejected_rows WHERE job = ?1", [.string(job)]) ?? 0)
-            let statement = try database.prepare(
-                "SELECT run_id, row_number, reason, row FROM rejected_rows WHERE job = ?1 ORDER BY id DESC LIMIT ?2")
-            try statement.bind([.string(job), .int(Int64(limit))])
-            var rows: [RejectedRow] = []
-            while try statement.step() {
-                let r = try statement.row()
-                rows.append(RejectedRow(runID: Self.int(r[0]), rowNumber: Int(Self.int(r[1])), reason: Self.text(r[2]) ?? "",
-                                        row: Self.text(r[3]) ?? ""))
-            }
-            return (total, rows.reversed())
-        }
-    }
-
     // MARK: Schedules
 
     /// Whether the job is paused, and the latest fire time a run has covered.
@@ -454,31 +370,6 @@ public final class StateStore: @unchecked Sendable {
                 INSERT INTO schedules (job, paused, last_fire_time, updated_at) VALUES (?1, 0, ?2, ?3)
                 ON CONFLICT(job) DO UPDATE SET last_fire_time = excluded.last_fire_time, updated_at = excluded.updated_at
                 """, [.string(job), .int(fireTime), .int(now)])
-        }
-    }
-
-    // MARK: Backfill windows
-
-    public func completedBackfillWindows(job: String) throws -> Set<BackfillWindowKey> {
-        try withDatabase {
-            let statement = try database.prepare("SELECT lower_value, upper_value FROM backfill_windows WHERE job = ?1")
-            try statement.bind([.string(job)])
-            var keys: Set<BackfillWindowKey> = []
-            while try statement.step() {
-                let r = try statement.row()
-                keys.insert(BackfillWindowKey(lower: Self.text(r[0]) ?? "", upper: Self.text(r[1]) ?? ""))
-            }
-            return keys
-        }
-    }
-
-    public func recordBackfillWindow(job: String, _ key: BackfillWindowKey, runID: Int64, rowsSent: Int) throws {
-        try withDatabase {
-            try run("""
-                INSERT INTO backfill_windows (job, lower_value, upper_value, run_id, rows_sent, completed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                ON CONFLICT(job, lower_value, upper_value) DO UPDATE SET run_id = excluded.run_id, rows_sent = excluded.rows_sent,
-                    completed_at = excluded.completed_at
-                """, [.string(job), .string(key.lower), .string(key.upper), .int(runID), .int(Int64(rowsSent)), .int(Self.now())])
         }
     }
 
@@ -550,16 +441,6 @@ public struct ScheduleState: Sendable, Equatable {
     }
 }
 
-/// A backfill window as stored: its bounds as the user reads them.
-public struct BackfillWindowKey: Sendable, Hashable {
-    public var lower: String
-    public var upper: String
-    public init(lower: String, upper: String) {
-        self.lower = lower
-        self.upper = upper
-    }
-}
-
 public enum RunStatus: String, Sendable {
     case running, succeeded, failed, interrupted
 }
@@ -606,50 +487,6 @@ public struct RunRecord: Sendable {
     /// The latest schedule fire time the run covered, and how many fire times it covered.
     public var fireTime: Int64?
     public var fireCount: Int = 0
-}
-
-public struct RejectedRow: Sendable, Equatable {
-    public var runID: Int64
-    public var rowNumber: Int
-    public var reason: String
-    /// The row as JSON (an object of column to value, or the raw text of a malformed record).
-    public var row: String
-    /// Set when a destination refused the batch: it is also kept for `jobs retry`.
-    public var retryable: RetryableBatch? = nil
-}
-
-public struct RetryableBatch: Sendable, Equatable {
-    public var batch: String
-    public var eventTime: Int64?
-}
-
-/// A row kept for `jobs retry`: its batch exactly as it was sent (ids included, so a resend is
-/// deduplicated by mParticle).
-public struct FailedRow: Sendable, Equatable {
-    public enum Kind: String, Sendable {
-        /// The destination answered and refused the batch (HTTP 400).
-        case refused
-        /// The request failed for good (retries ran out, or the run stopped).
-        case undelivered
-    }
-
-    public var id: Int64 = 0
-    public var runID: Int64
-    public var rowNumber: Int
-    public var kind: Kind
-    public var reason: String
-    public var batch: String
-    public var eventTime: Int64?
-    public var attempts = 1
-
-    public init(runID: Int64, rowNumber: Int, kind: Kind, reason: String, batch: String, eventTime: Int64?) {
-        self.runID = runID
-        self.rowNumber = rowNumber
-        self.kind = kind
-        self.reason = reason
-        self.batch = batch
-        self.eventTime = eventTime
-    }
 }
 
 public struct StateError: Error, CustomStringConvertible {

@@ -23,10 +23,13 @@ public struct RunOptions: Sendable {
     /// Set to stop reading early (daemon shutdown): requests in flight finish and the checkpoint
     /// covers what they delivered.
     public var stop: StopSignal?
+    /// Mixed into every `source_request_id` and `source_message_id` (a backfill's own id), so a
+    /// resend is not dropped by mParticle as a repeat of an earlier delivery.
+    public var idScope: String?
 
     public init(trigger: String = "on_demand", dryRun: Bool = false, fullRefresh: Bool = false, limit: Int? = nil,
                 checkpointEvery: Int = 10_000, now: Int64? = nil, fireTime: Int64? = nil, fireCount: Int = 0,
-                window: ExplicitWindow? = nil, stop: StopSignal? = nil) {
+                window: ExplicitWindow? = nil, stop: StopSignal? = nil, idScope: String? = nil) {
         self.trigger = trigger
         self.dryRun = dryRun
         self.fullRefresh = fullRefresh
@@ -37,6 +40,7 @@ public struct RunOptions: Sendable {
         self.fireCount = fireCount
         self.window = window
         self.stop = stop
+        self.idScope = idScope
     }
 }
 
@@ -170,7 +174,8 @@ public final class JobRunner: @unchecked Sendable {
         let source = try SourceOpener.open(job)
         defer { source.close() }
         let (compiled, diagnostics) = MappingCompiler.compile(job: job, for: source)
-        guard let plan = compiled else { throw JobFileError(diagnostics) }
+        guard var plan = compiled else { throw JobFileError(diagnostics) }
+        plan.idScope = options.idScope
         let builder = BatchBuilder(plan: plan)
 
         let stored = job.sync.mode == .incremental ? try state.checkpoint(job: job.name) : nil
@@ -183,7 +188,10 @@ public final class JobRunner: @unchecked Sendable {
 
         var prefix = AcknowledgedPrefix(checkpoint: window.stateless ? nil : initialCheckpoint(window, source: source),
                                         sortedSource: source.deliversInIteratorOrder)
-        result.checkpoint = prefix.checkpoint?.display
+        // Rows `jobs retry` delivered after a failed run: the checkpoint has not passed them, so
+        // this run reads them again; they are skipped as already delivered.
+        let deliveredByRetry = window.read != nil && !window.stateless ? try state.deliveredByRetry(job: job.name) ?? [] : []
+        result.checkpoint = (options.fullRefresh && options.window == nil ? stored?.display : nil) ?? prefix.checkpoint?.display
         // Window starts of a long catch-up (SQLite sources, time iterators): the run reads in one
         // ordered pass and stores the checkpoint each time it enters the next window.
         let catchUp = window.catchUpBoundaries(job: job, sortedSource: source.deliversInIteratorOrder)
@@ -200,6 +208,8 @@ public final class JobRunner: @unchecked Sendable {
         var ordinal = 0
         var lastProgress = ContinuousClock.now
         let runStart = ContinuousClock.now
+        var lastRecorded = ContinuousClock.now
+        var handledAtRecord = 0
         let maxInFlight = options.dryRun ? 1 : max(1, destination?.maxInFlight ?? 1)
         var sourceExhausted = false
 
@@ -211,21 +221,46 @@ public final class JobRunner: @unchecked Sendable {
             if !options.dryRun { rejectedBuffer.append(record) }
         }
 
+        /// Keeps the run record's counts current (every `checkpointEvery` rows handled, and at least
+        /// every second), so a run that is killed, or a backfill window or full sync that has no
+        /// checkpoint, shows what it delivered.
+        func recordProgress(force: Bool) throws {
+            guard !options.dryRun, let runID = result.runID else { return }
+            let handled = counts.rowsSent + counts.rowsRejected + counts.rowsSkipped
+            guard force || handled - handledAtRecord >= options.checkpointEvery
+                    || ContinuousClock.now - lastRecorded >= .seconds(1) else { return }
+            lastRecorded = ContinuousClock.now
+            handledAtRecord = handled
+            try state.updateRun(runID, counts: counts, window: (result.windowLower, result.windowUpper), checkpoint: result.checkpoint)
+        }
+
         func storeCheckpoint(force: Bool) async throws {
             guard !options.dryRun else { return }
             if !rejectedBuffer.isEmpty, let runID = result.runID {
                 try state.recordRejected(job: job.name, runID: runID, rejectedBuffer)
                 rejectedBuffer.removeAll(keepingCapacity: true)
             }
-            guard let checkpoint = prefix.checkpoint, prefix.changedSinceStore,
-                  force || prefix.appliedSinceStore >= options.checkpointEvery else { return }
+            guard var checkpoint = prefix.checkpoint, prefix.changedSinceStore,
+                  force || prefix.appliedSinceStore >= options.checkpointEvery else {
+                try recordProgress(force: force)
+                return
+            }
+            // A full refresh starts below the stored checkpoint; until it is back at or beyond it,
+            // storing would move the checkpoint backwards (and a limited or stopped refresh would
+            // leave the next run re-sending what was delivered long ago).
+            if options.fullRefresh, let previous = stored {
+                guard let ahead = checkpoint.notBehind(previous) else {
+                    prefix.markStored()
+                    try recordProgress(force: force)
+                    return
+                }
+                checkpoint = ahead
+            }
             try await destination?.makeDurable()
             try state.storeCheckpoint(job: job.name, checkpoint, runID: result.runID)
             prefix.markStored()
             result.checkpoint = checkpoint.display
-            if let runID = result.runID {
-                try state.updateRun(runID, counts: counts, window: (result.windowLower, result.windowUpper), checkpoint: checkpoint.display)
-            }
+            try recordProgress(force: true)
         }
 
         func acknowledge(_ completion: Completion) {
@@ -277,6 +312,7 @@ public final class JobRunner: @unchecked Sendable {
                 while inFlight >= maxInFlight, let done = try await group.next() {
                     inFlight -= 1
                     acknowledge(done)
+                    try recordProgress(force: false)
                 }
                 group.addTask {
                     do {
@@ -330,6 +366,12 @@ public final class JobRunner: @unchecked Sendable {
                                                 endOffset: row.endOffset, counts: false))
                             break
                         }
+                        if let id = facts.requestID, deliveredByRetry.contains(id) {
+                            counts.rowsSkipped += 1
+                            prefix.append(.init(ordinal: ordinal, number: row.number, iterator: row.iterator, hash: hash,
+                                                endOffset: row.endOffset, counts: true))
+                            break
+                        }
                         // Crossing into a later catch-up window: checkpoint what is acknowledged.
                         if case .int(let value)? = row.iterator, nextWindow < catchUp.count, value >= catchUp[nextWindow] {
                             while nextWindow < catchUp.count, value >= catchUp[nextWindow] { nextWindow += 1 }
@@ -374,6 +416,7 @@ public final class JobRunner: @unchecked Sendable {
                     inFlight -= 1
                     acknowledge(done)
                     prefix.advance(openRequestFirstOrdinal: nil)
+                    try recordProgress(force: false)
                 }
             } catch {
                 failure = (error as? UndeliveredRequest)?.underlying ?? error
@@ -429,6 +472,9 @@ public final class JobRunner: @unchecked Sendable {
         if let stored = start, stored.lower == checkpoint.lower {
             checkpoint.boundary = stored.boundary
             if case .sendAll = window.boundary { checkpoint.boundary = Boundary() }
+            // A lookback run reads every row at the value again; past the cap only a count is
+            // kept, so count them afresh rather than on top of the stored count.
+            if job.sync.lookback != nil, checkpoint.boundary.hashes == nil { checkpoint.boundary = Boundary() }
         }
         if !source.deliversInIteratorOrder, let fingerprint = source.fingerprint {
             if let resume = window.resume, let stored = start {
