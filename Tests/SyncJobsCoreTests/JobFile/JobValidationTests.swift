@@ -129,6 +129,23 @@ import Testing
         #expect(try t.state().runs(job: "users", limit: 5).isEmpty)
     }
 
+    /// Job files are `.yaml` or `.yml`, and the messages about finding them say so (item 26).
+    @Test func ymlFilesAreJobFilesAndMessagesSaySo() throws {
+        let t = try TestWorkspace()
+        let output = CapturedOutput()
+        #expect(ValidateCommand.execute(workspace: t.workspace, jobs: [], output: output) == .invalid)
+        #expect(output.stderr == "no job files (.yaml or .yml) in \(t.path("jobs"))")
+        #expect(throws: UsageError("no job named 'users' in \(t.path("jobs")); '\(t.path("jobs"))' holds no job files (.yaml or .yml)")) {
+            try t.workspace.locate("users")
+        }
+        try t.write("data/u.csv", Self.users)
+        try t.write("jobs/users.yml", "type: user\nsource: { file: ../data/u.csv }\nmapping:\n  - { column: email, to: user_identities.email }\n  - { column: $unmapped, to: user_attributes.* }\n")
+        #expect(try t.workspace.locate("users") == t.path("jobs/users.yml"))
+        let all = CapturedOutput()
+        #expect(ValidateCommand.execute(workspace: t.workspace, jobs: [], output: all) == .ok)
+        #expect(all.stdout == "ok \(t.path("jobs/users.yml"))")
+    }
+
     // MARK: lists of names in messages are capped (item 22)
 
     @Test func aHundredThousandColumnsGiveOneShortWarning() throws {
