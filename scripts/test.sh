@@ -7,11 +7,19 @@ export PATH="/opt/swift/usr/bin:$PATH"
 
 packages=()
 pkg-config --exists sqlite3 2>/dev/null || packages+=(libsqlite3-dev pkg-config)
+# The shipped jobs' batches are checked against mParticle's published JSON schema with Python's
+# jsonschema (scripts/check-batches.py).
+has_jsonschema() { python3 -c 'import jsonschema' 2>/dev/null; }
+if ! has_jsonschema && command -v apt-get >/dev/null; then packages+=(python3 python3-jsonschema); fi
 if ((${#packages[@]})); then
     echo "installing ${packages[*]} (needed by the tests)"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq "${packages[@]}"
+fi
+if ! has_jsonschema; then
+    echo "installing jsonschema with pip (needed by the tests)"
+    python3 -m pip install --quiet jsonschema || python3 -m pip install --quiet --user jsonschema
 fi
 
 swift test "$@"

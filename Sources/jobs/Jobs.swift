@@ -47,6 +47,15 @@ func finish(_ status: ExitStatus) throws {
     if status != .ok { throw ExitStatusError(status: status) }
 }
 
+/// A count option (`--limit`, `-n`, `--max-parallel`) is read as text with `.unconditional`
+/// parsing, so `--limit -1` gets this message rather than argument-parser's "Missing value".
+func wholeNumber(_ text: String, option: String) throws -> Int {
+    guard let n = Int(text), n >= 1 else {
+        throw ValidationError("\(option) must be a whole number of 1 or more; got \(text)")
+    }
+    return n
+}
+
 struct WorkspaceOptions: ParsableArguments {
     @Option(name: .customLong("jobs"), help: "The folder of job files (default: jobs).")
     var jobsDirectory: String?
@@ -85,20 +94,20 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .customLong("full-refresh"), help: "Ignore the checkpoint for this run and read from sync.from.")
     var fullRefresh = false
 
-    @Option(name: .customLong("limit"), help: "Read at most N rows.")
-    var limit: Int?
+    @Option(name: .customLong("limit"), parsing: .unconditional, help: ArgumentHelp("Read at most N rows.", valueName: "n"))
+    var limit: String?
 
     @OptionGroup var options: WorkspaceOptions
 
     func validate() throws {
         if jobs.isEmpty { throw ValidationError("name at least one job to run") }
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if let limit { _ = try wholeNumber(limit, option: "--limit") }
     }
 
     func run() async throws {
         let status = await RunCommand.execute(
             workspace: options.workspace, jobs: jobs,
-            options: RunOptions(dryRun: dryRun, fullRefresh: fullRefresh, limit: limit),
+            options: RunOptions(dryRun: dryRun, fullRefresh: fullRefresh, limit: limit.flatMap { Int($0) }),
             output: StandardOutput(), logger: options.makeLogger())
         try finish(status)
     }
@@ -186,8 +195,8 @@ struct Schedule: ParsableCommand {
     @Option(name: .customLong("after"), help: "List fire times after this ISO 8601 time (default: now).")
     var after: String?
 
-    @Option(name: .customShort("n"), help: "How many fire times (default 10).")
-    var count = 10
+    @Option(name: .customShort("n"), parsing: .unconditional, help: ArgumentHelp("How many fire times (default 10).", valueName: "n"))
+    var count = "10"
 
     @Flag(name: .customLong("json"), help: "Print a JSON array of strings.")
     var json = false
@@ -195,11 +204,11 @@ struct Schedule: ParsableCommand {
     @OptionGroup var options: WorkspaceOptions
 
     func validate() throws {
-        if count < 1 { throw ValidationError("-n must be at least 1") }
+        _ = try wholeNumber(count, option: "-n")
     }
 
     func run() throws {
-        try finish(ScheduleCommand.execute(workspace: options.workspace, job: job, after: after, count: count, json: json,
+        try finish(ScheduleCommand.execute(workspace: options.workspace, job: job, after: after, count: Int(count) ?? 10, json: json,
                                            output: StandardOutput()))
     }
 }
@@ -209,18 +218,18 @@ struct Daemon: AsyncParsableCommand {
         abstract: "Run every job in the jobs folder on its schedule until SIGTERM or SIGINT.",
         discussion: "Job files that are added, changed or removed are picked up without a restart. On SIGTERM or SIGINT no new run starts; runs in progress stop reading, let their requests finish, store their checkpoints, and the daemon exits 0.")
 
-    @Option(name: .customLong("max-parallel"), help: "At most this many runs at once (default 4).")
-    var maxParallel = 4
+    @Option(name: .customLong("max-parallel"), parsing: .unconditional, help: ArgumentHelp("At most this many runs at once (default 4).", valueName: "n"))
+    var maxParallel = "4"
 
     @OptionGroup var options: WorkspaceOptions
 
     func validate() throws {
-        if maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
+        _ = try wholeNumber(maxParallel, option: "--max-parallel")
     }
 
     func run() async throws {
         let logger = options.makeLogger(defaultLevel: .info)
-        let daemon = SyncJobsCore.Daemon(workspace: options.workspace, maxParallel: maxParallel, logger: logger)
+        let daemon = SyncJobsCore.Daemon(workspace: options.workspace, maxParallel: Int(maxParallel) ?? 4, logger: logger)
         var configuration = ServiceGroupConfiguration(
             services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -264,16 +273,20 @@ struct History: ParsableCommand {
     @Argument(help: "A job name or job file path.")
     var job: String
 
-    @Option(name: .customShort("n"), help: "How many runs (default 20).")
-    var limit = 20
+    @Option(name: .customShort("n"), parsing: .unconditional, help: ArgumentHelp("How many runs (default 20).", valueName: "n"))
+    var limit = "20"
 
     @Flag(name: .customLong("json"), help: "Print JSON.")
     var json = false
 
     @OptionGroup var options: WorkspaceOptions
 
+    func validate() throws {
+        _ = try wholeNumber(limit, option: "-n")
+    }
+
     func run() throws {
-        try finish(HistoryCommand.execute(workspace: options.workspace, job: job, limit: limit, json: json, output: StandardOutput()))
+        try finish(HistoryCommand.execute(workspace: options.workspace, job: job, limit: Int(limit) ?? 20, json: json, output: StandardOutput()))
     }
 }
 

@@ -50,6 +50,27 @@ struct JobsBinary {
         }
     }
 
+    /// Runs the binary with standard output and standard error on one pipe, as a terminal shows
+    /// them: in the order they were written (both are unbuffered writes).
+    static func runInterleaved(_ arguments: [String], in directory: String) async throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var environment = ProcessInfo.processInfo.environment
+        environment["JOBS_STATE"] = nil
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        return await offPool {
+            let output = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        }
+    }
+
     /// Waits for a process to exit without blocking a cooperative thread.
     static func wait(_ process: Process) async {
         await offPool { process.waitUntilExit() }
@@ -61,9 +82,6 @@ struct JobsBinary {
         }
     }
 }
-
-extension Process: @retroactive @unchecked Sendable {}
-extension Pipe: @retroactive @unchecked Sendable {}
 
 /// A temporary project folder with the shipped jobs and examples copied in.
 final class Project {

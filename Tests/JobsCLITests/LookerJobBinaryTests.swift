@@ -17,11 +17,11 @@ import Testing
         let plan = try await project.jobs("plan", "looker-events")
         #expect(plan.status == 0, "\(plan.stderr)")
         #expect(plan.stdout.contains("""
-            mapping: derived from the LookML tags (event job, the Looker action's identity names)
+            mapping: derived from the LookML tags (event job, canonical identity names)
               field                  tag                       target
-              users.id               mp_customer_id            user_identities.customerid
+              users.id               mp_customer_id            user_identities.customer_id
               users.email            mp_email                  user_identities.email
-              events.id              mp_event_id               events.data.event_id
+              events.id              mp_event_id               events.data.source_message_id
             """), "\(plan.stdout)")
         #expect(plan.stdout.contains("  events.uri             -                         not sent: no mp_ tag\n"))
     }

@@ -5,27 +5,35 @@ import Logging
 public enum RunCommand {
     public static func execute(workspace: Workspace, jobs references: [String], options: RunOptions,
                                output: any CommandOutput, logger: Logger) async -> ExitStatus {
-        var status = ExitStatus.ok
+        // Every name is resolved and every job file parsed before anything runs, so a typo in the
+        // last name does not leave the first jobs run and the rest not.
+        var jobs: [JobDefinition] = []
+        var invalid = false
         for reference in references {
-            let outcome = await runOne(reference, workspace: workspace, options: options, output: output, logger: logger)
+            do {
+                jobs.append(try JobFileParser.load(path: try workspace.locate(reference)).0)
+            } catch let error as JobFileError {
+                output.err(error.description)
+                invalid = true
+            } catch {
+                output.err("\(error)")
+                invalid = true
+            }
+        }
+        if invalid {
+            if references.count > 1 { output.err("no job was run: every job named must be found and parse before any runs") }
+            return .invalid
+        }
+        var status = ExitStatus.ok
+        for job in jobs {
+            let outcome = await runOne(job, workspace: workspace, options: options, output: output, logger: logger)
             if outcome.rawValue > status.rawValue { status = outcome }
         }
         return status
     }
 
-    static func runOne(_ reference: String, workspace: Workspace, options: RunOptions, output: any CommandOutput,
+    static func runOne(_ job: JobDefinition, workspace: Workspace, options: RunOptions, output: any CommandOutput,
                        logger: Logger) async -> ExitStatus {
-        let job: JobDefinition
-        do {
-            let path = try workspace.locate(reference)
-            (job, _) = try JobFileParser.load(path: path)
-        } catch let error as JobFileError {
-            output.err(error.description)
-            return .invalid
-        } catch {
-            output.err("\(error)")
-            return .invalid
-        }
         let state: StateStore
         let destination: (any Destination)?
         do {

@@ -219,6 +219,7 @@ public enum BackfillCommand {
                 runs += 1
                 if let message = result.errorMessage {
                     output.err("\(job.name): backfill window \(w.key.lower) .. \(w.key.upper) failed (run #\(result.runID ?? 0)): \(message); rerun the same command to continue from this window")
+                    if case .invalidJob? = result.failure { return .invalid }
                     return .runFailed
                 }
                 sent += result.counts.rowsSent

@@ -5,7 +5,7 @@ public enum ValidateCommand {
         if references.isEmpty {
             paths = workspace.jobFiles()
             if paths.isEmpty {
-                output.err("no job files (*.yaml) in \(Paths.display(workspace.jobsDirectory))")
+                output.err("no job files (.yaml or .yml) in \(Paths.display(workspace.jobsDirectory))")
                 return .invalid
             }
         } else {
@@ -58,6 +58,9 @@ public enum ValidateCommand {
         let source: any OpenedSource
         do {
             source = try SourceOpener.open(job)
+        } catch let error as JobFileError {
+            diagnostics.append(contentsOf: error.diagnostics)
+            return diagnostics
         } catch {
             diagnostics.append(Diagnostic(at: job.location("source"), "\(error)"))
             return diagnostics
@@ -67,7 +70,7 @@ public enum ValidateCommand {
         diagnostics.append(contentsOf: mappingDiagnostics)
         if let iterator = job.sync.iterator, job.sync.mode == .incremental, !source.columns.contains(iterator) {
             let hint = Spelling.suggestion(for: iterator, among: source.columns).map { "did you mean '\($0)'?" }
-                ?? "the columns are \(source.columns.map { "'\($0)'" }.joined(separator: ", "))"
+                ?? "the columns are \(Format.names(source.columns))"
             diagnostics.append(Diagnostic(at: job.location("sync.iterator"), "iterator column '\(iterator)' is not in \(source.description)", fix: hint))
         }
         return diagnostics

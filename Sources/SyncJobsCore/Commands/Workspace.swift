@@ -15,33 +15,59 @@ public struct Workspace: Sendable {
         return Workspace(jobsDirectory: jobs, statePath: state.map(Paths.absolute) ?? parent + "/.jobs/state.db")
     }
 
-    /// Every job file in the jobs folder, sorted by name.
+    /// Every job file in the jobs folder (`.yaml` or `.yml`), sorted by name.
     public func jobFiles() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: jobsDirectory)) ?? []
         return names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { jobsDirectory + "/" + $0 }
     }
 
-    /// Finds a job by file path or by name.
+    /// Finds a job by file path or by name. A reference must resolve to exactly one job file, and
+    /// no other file in the jobs folder may declare that job's name: the name keys the job's
+    /// checkpoint, lock and history, so two files sharing one would share them too.
     public func locate(_ reference: String) throws -> String {
+        let declared = declaredNames()
+        let path: String
         if reference.hasSuffix(".yaml") || reference.hasSuffix(".yml") || reference.contains("/") {
-            let path = Paths.absolute(reference)
-            if Paths.fileExists(path) { return path }
-            throw UsageError("no job file at '\(reference)'")
-        }
-        for ext in ["yaml", "yml"] {
-            let path = "\(jobsDirectory)/\(reference).\(ext)"
-            if Paths.fileExists(path) { return path }
-        }
-        var names: [String] = []
-        for file in jobFiles() {
-            if let (job, _) = try? JobFileParser.load(path: file) {
-                if job.name == reference { return file }
-                names.append(job.name)
+            path = Paths.absolute(reference)
+            guard Paths.fileExists(path) else { throw UsageError("no job file at '\(reference)'") }
+        } else {
+            var candidates = ["yaml", "yml"].map { "\(jobsDirectory)/\(reference).\($0)" }.filter(Paths.fileExists)
+            for (file, name) in declared where name == reference && !candidates.contains(file) { candidates.append(file) }
+            guard candidates.count <= 1 else {
+                if candidates.allSatisfy({ file in declared.contains { $0.path == file && $0.name == reference } }) {
+                    throw Self.sharedName(reference, candidates)
+                }
+                throw UsageError("'\(reference)' matches \(candidates.count) job files, \(Self.fileList(candidates)); give each job a unique 'name:' and file name, or name the file by its path")
             }
+            guard let only = candidates.first else {
+                let names = declared.map(\.name)
+                let hint = Spelling.suggestion(for: reference, among: names).map { "; did you mean '\($0)'?" }
+                    ?? (names.isEmpty ? "; '\(Paths.display(jobsDirectory))' holds no job files (.yaml or .yml)" : "; the jobs are \(Format.names(names))")
+                throw UsageError("no job named '\(reference)' in \(Paths.display(jobsDirectory))\(hint)")
+            }
+            path = only
         }
-        let hint = Spelling.suggestion(for: reference, among: names).map { "; did you mean '\($0)'?" }
-            ?? (names.isEmpty ? "; '\(Paths.display(jobsDirectory))' holds no job files" : "; the jobs are \(names.joined(separator: ", "))")
-        throw UsageError("no job named '\(reference)' in \(Paths.display(jobsDirectory))\(hint)")
+        let name = declared.first(where: { $0.path == path })?.name ?? (try? JobFileParser.load(path: path))?.0.name
+        if let name {
+            let sharing = [path] + declared.filter { $0.name == name && $0.path != path }.map(\.path)
+            if sharing.count > 1 { throw Self.sharedName(name, sharing) }
+        }
+        return path
+    }
+
+    /// The name of every job file in the folder that parses, in file order.
+    private func declaredNames() -> [(path: String, name: String)] {
+        jobFiles().compactMap { file in (try? JobFileParser.load(path: file)).map { (file, $0.0.name) } }
+    }
+
+    private static func sharedName(_ name: String, _ files: [String]) -> UsageError {
+        UsageError("job name '\(name)' is declared by \(files.count) job files, \(fileList(files)); give each job a unique 'name:' (a job's name keys its checkpoint, lock and history)")
+    }
+
+    /// "jobs/a.yaml and jobs/b.yaml", "jobs/a.yaml, jobs/b.yaml and jobs/c.yaml"
+    private static func fileList(_ paths: [String]) -> String {
+        let shown = paths.map(Paths.display)
+        return shown.count <= 1 ? shown.joined() : shown.dropLast().joined(separator: ", ") + " and " + shown.last!
     }
 
     public func openState() throws -> StateStore { try StateStore(path: statePath) }
@@ -58,7 +84,7 @@ public struct Workspace: Sendable {
 }
 
 /// A command-line mistake (exit code 2).
-public struct UsageError: Error, CustomStringConvertible {
+public struct UsageError: Error, Equatable, CustomStringConvertible {
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
@@ -107,6 +133,17 @@ enum Format {
     }
 
     static func seconds(_ s: Double) -> String { String(format: "%.2f s", s) }
+
+    /// Names in a message, quoted: at most `limit` of them, then how many more, so a source with
+    /// 100,000 columns gives one readable line ("'c1', 'c2' … 'c10' and 99,990 more"), not a
+    /// megabyte. A name longer than 100 characters is cut there and ends in "…".
+    static func names(_ names: some Collection<String>, limit: Int = 10) -> String {
+        let shown = names.prefix(limit).map { name in
+            name.count > 100 ? "'\(name.prefix(100))…'" : "'\(name)'"
+        }
+        let more = names.count - shown.count
+        return shown.joined(separator: ", ") + (more > 0 ? " and \(count(more)) more" : "")
+    }
 
     /// 90_000 → "90 s", 3_600_000 → "1 h", 172_800_000 → "2 d"
     static func duration(millis: Int64) -> String {

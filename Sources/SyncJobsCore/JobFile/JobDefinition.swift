@@ -22,7 +22,7 @@ public struct JobDefinition: Sendable {
     public var lookerTagMapping: LookerTagMapping? = nil
 
     public func location(_ key: String) -> SourceLocation {
-        locations[key] ?? SourceLocation(file: filePath, line: 1, column: 1)
+        locations[key] ?? SourceLocation(file: Paths.display(filePath), line: 1, column: 1)
     }
 }
 

@@ -72,6 +72,7 @@ public enum JobFileParser {
             if case .scalar(let scalar) = node {
                 mappingIsScalar = true
                 lookerTagMapping = parseLookerTagMapping(scalar.string, node: node, top: top, source: source, reader: reader)
+                if let names = top.value("identity_names") { locations["identity_names"] = reader.location(names) }
             } else {
                 mapping = parseMapping(node, reader: reader)
             }
@@ -148,8 +149,9 @@ public enum JobFileParser {
         let query = map.string("query")
         let table = map.string("table")
         let format = map.choice("format", FileFormat.self)
-        if let node = map.value("query") { locations["source.query"] = reader.location(node) }
-        if let node = map.value("table") { locations["source.table"] = reader.location(node) }
+        for key in ["sqlite", "file", "query", "table"] {
+            if let node = map.value(key) { locations["source.\(key)"] = reader.location(node) }
+        }
         switch (sqlite, file) {
         case (nil, nil):
             reader.error(map.node, "the source names neither 'sqlite:' nor 'file:'",
@@ -482,6 +484,13 @@ public enum JobFileParser {
         var columns: [String] = []
         switch node {
         case .scalar(let scalar) where !scalar.string.isEmpty:
+            // `key: id` is the one-column list `[id]`. Plain text with a comma was meant as a list.
+            if scalar.style == .plain && scalar.string.contains(",") {
+                let names = scalar.string.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                reader.error(node, "'key' is the single value '\(scalar.string)'; several columns must be written as a list",
+                             fix: "write 'key: [\(names.joined(separator: ", "))]', or quote the value if it is one column whose name has a comma")
+                return nil
+            }
             columns = [scalar.string]
         case .sequence(let sequence):
             for item in sequence {

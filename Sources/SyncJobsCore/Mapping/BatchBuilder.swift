@@ -28,15 +28,13 @@ public struct BatchBuilder: Sendable {
     /// Seeds the idempotency hashes with the job's name, so two jobs sending equal rows to one API
     /// key do not deduplicate each other.
     private let idSeed: UInt64
-    /// Whether the mapping writes `events.data.source_message_id` itself.
-    private let mapsMessageID: Bool
     /// Per-slot facts worked out once instead of per row (string comparisons in the hot path).
     private let deviceSlotIsIdentity: [Bool]
     private let eventSlotKinds: [EventSlotKind]
     private let mapsCustomEventType: Bool
 
     private enum EventSlotKind {
-        case location, product, productAction, eventName, customEventType, timestamp, other
+        case location, product, productAction, eventName, customEventType, timestamp, messageID, other
     }
 
     public init(plan: MappingPlan) {
@@ -46,7 +44,6 @@ public struct BatchBuilder: Sendable {
         w.string(plan.environment.rawValue)
         environmentPrefix = w.bytes
         idSeed = RowHash.murmur3(Array(("syncjobs/" + plan.jobName + (plan.idScope.map { "/" + $0 } ?? "")).utf8)).high
-        mapsMessageID = plan.eventData.contains { $0.key == "source_message_id" }
         deviceSlotIsIdentity = plan.deviceInfo.map { TargetCatalog.deviceIdentityFields.contains($0.key) }
         eventSlotKinds = plan.eventData.map { slot in
             if slot.key.hasPrefix("location.") { return .location }
@@ -56,6 +53,7 @@ public struct BatchBuilder: Sendable {
             case "event_name": return .eventName
             case "custom_event_type": return .customEventType
             case "timestamp_unixtime_ms": return .timestamp
+            case "source_message_id": return .messageID
             default: return .other
             }
         }
@@ -169,15 +167,18 @@ public struct BatchBuilder: Sendable {
         }
 
         var dataHasFields = false
+        // A mapped source_message_id that is null in this row gets the derived one, like an unmapped one.
+        var wroteMessageID = false
         if plan.jobKind == .event {
-            dataHasFields = try writeEvent(into: &w, values, extras: extras, eventTime: &facts.eventTime)
+            dataHasFields = try writeEvent(into: &w, values, extras: extras, eventTime: &facts.eventTime,
+                                           wroteMessageID: &wroteMessageID)
         }
         // Idempotency ids: deterministic, so a resend (retry, crash and rerun, lookback) carries the
         // same ids and mParticle deduplicates it.
         let id = try idempotencyHash(values, content: w.bytes)
         facts.requestID = id
         if plan.jobKind == .event {
-            if !mapsMessageID {
+            if !wroteMessageID {
                 w.raw(dataHasFields ? ",\"source_message_id\":\"" : "\"source_message_id\":\"")
                 w.uuid(id.derived(1))
                 w.raw(UInt8(ascii: "\""))
@@ -237,9 +238,9 @@ public struct BatchBuilder: Sendable {
     }
 
     /// Writes the event up to the end of its data fields (the caller closes it); returns whether
-    /// `data` has any field.
+    /// `data` has any field, and sets `wroteMessageID` when the row had a mapped source_message_id.
     private func writeEvent(into w: inout JSONWriter, _ values: [Value], extras: [Value.ObjectEntry],
-                            eventTime: inout Int64?) throws -> Bool {
+                            eventTime: inout Int64?, wroteMessageID: inout Bool) throws -> Bool {
         let eventType: String
         if let fixed = plan.staticEventType {
             eventType = fixed
@@ -280,8 +281,9 @@ public struct BatchBuilder: Sendable {
                 product.append((String(slot.key.dropFirst("product_action.products.".count)), v))
             case .productAction:
                 productAction.append((String(slot.key.dropFirst("product_action.".count)), v))
-            case .eventName, .customEventType, .timestamp, .other:
+            case .eventName, .customEventType, .timestamp, .messageID, .other:
                 if kind == .customEventType { hasCustomEventType = true }
+                if kind == .messageID { wroteMessageID = true }
                 if kind == .timestamp, case .int(let ms) = v { eventTime = ms }
                 if kind == .eventName {
                     hasEventName = true

@@ -30,9 +30,13 @@ public enum LookerTags {
     public static let customAttribute = "mp_custom_attribute"
 
     /// Tags whose value goes to a field of the event's `data`, by field name.
+    ///
+    /// Not the action's: `mp_event_id` goes to `source_message_id` (as text), the id mParticle
+    /// recognises an event by. The action writes it to `event_id`, an int64 that mParticle's
+    /// server sets, so the usual string ids (`e0`, UUIDs) would make every row rejected.
     public static let eventData: [(tag: String, field: String)] = [
         ("mp_custom_event_type", "custom_event_type"),
-        ("mp_event_id", "event_id"),
+        ("mp_event_id", "source_message_id"),
         ("mp_timestamp_unixtime_ms", "timestamp_unixtime_ms"),
         ("mp_session_id", "session_id"),
         ("mp_session_uuid", "session_uuid"),
@@ -240,7 +244,7 @@ public enum LookerTagMapper {
             warn("field '\(field.name)' has the tag '\(mpTags[0])' after an empty first tag, which hides every tag (the action reads no tag then)",
                  "remove the empty tag in LookML")
         } else if mpTags.count > 1, let effective {
-            warn("field '\(field.name)' has several mp_ tags (\(mpTags.map { "'\($0)'" }.joined(separator: ", "))); only the first, '\(effective)', counts",
+            warn("field '\(field.name)' has several mp_ tags (\(Format.names(mpTags))); only the first, '\(effective)', counts",
                  "keep one mp_ tag on the field in LookML")
         }
         if let effective, !LookerTags.allTags.contains(effective) {
@@ -271,13 +275,31 @@ public enum LookerTagMapper {
                                                               acceptsExtraKeys: source.acceptsExtraKeys,
                                                               sourceDescription: source.description)
         guard var plan = compiled else { return (nil, diagnostics) }
+        var warnings: [Diagnostic] = []
         if rule.identityNames == .looker {
             let lookerKeys = Dictionary(LookerTags.identities.map { ($0.canonicalKey, $0.lookerKey) }, uniquingKeysWith: { a, _ in a })
+            var respelt: [(looker: String, canonical: String)] = []
             for index in plan.identities.indices {
-                plan.identities[index].key = lookerKeys[plan.identities[index].key] ?? plan.identities[index].key
+                let canonical = plan.identities[index].key
+                guard let looker = lookerKeys[canonical], looker != canonical else { continue }
+                plan.identities[index].key = looker
+                respelt.append((looker, canonical))
+            }
+            if !respelt.isEmpty {
+                warnings.append(schemaRefusesLookerNames(respelt, at: job.location("identity_names")))
             }
         }
         plan.lookerMapping = derived
-        return (plan, derived.diagnostics + diagnostics)
+        return (plan, derived.diagnostics + diagnostics + warnings)
+    }
+
+    /// The action's spellings `customerid` and `other2` … `other4` are not among the keys that
+    /// mParticle's published Events API schema allows in `user_identities` (it allows no others),
+    /// so a batch carrying them does not validate against it.
+    static func schemaRefusesLookerNames(_ keys: [(looker: String, canonical: String)], at location: SourceLocation) -> Diagnostic {
+        let pairs = keys.map { "'\($0.looker)' (the schema's '\($0.canonical)')" }.joined(separator: ", ")
+        return Diagnostic(.warning, at: location,
+                          "'identity_names: looker' writes the user_identities \(keys.count == 1 ? "key" : "keys") \(pairs), which mParticle's published Events API schema refuses: its user_identities allows only its own key names",
+                          fix: "remove 'identity_names: looker' to write the schema's names, unless your mParticle input is known to accept the action's spellings")
     }
 }

@@ -101,7 +101,7 @@ public enum MappingCompiler {
             if let match = Spelling.suggestion(for: name, among: columns) {
                 fix = "did you mean '\(match)'?"
             } else {
-                fix = "the columns are \(columns.map { "'\($0)'" }.joined(separator: ", "))"
+                fix = "the columns are \(Format.names(columns))"
             }
             error(location, "column '\(name)' is not in \(sourceDescription)", fix: fix)
             return nil
@@ -224,7 +224,7 @@ public enum MappingCompiler {
             if !unmapped.isEmpty {
                 let location = job.location("mapping")
                 diagnostics.append(Diagnostic(.warning, at: location,
-                    "\(unmapped.count == 1 ? "column" : "columns") \(unmapped.map { "'\($0)'" }.joined(separator: ", ")) \(unmapped.count == 1 ? "is" : "are") neither mapped nor ignored, so \(unmapped.count == 1 ? "it is" : "they are") not sent",
+                    "\(unmapped.count == 1 ? "column" : "columns") \(Format.names(unmapped)) \(unmapped.count == 1 ? "is" : "are") neither mapped nor ignored, so \(unmapped.count == 1 ? "it is" : "they are") not sent",
                     fix: "map \(unmapped.count == 1 ? "it" : "them"), add '- { ignore: <column> }', or add '- { column: $unmapped, to: user_attributes.* }'"))
             }
         }
@@ -262,7 +262,10 @@ public enum MappingCompiler {
             default: return false
             }
         }
-        if identityTargets.isEmpty && !job.mapping.isEmpty {
+        if job.mapping.isEmpty {
+            error(job.location("mapping"), "the mapping is empty, so no batch could say which user it is about",
+                  fix: "add entries, at least one mapping a column to 'user_identities.customer_id', 'user_identities.email', another identity key, 'mpid' or a device id")
+        } else if identityTargets.isEmpty {
             error(job.location("mapping"), "no mapping entry writes a user identity, so no batch could say which user it is about",
                   fix: "map a column to 'user_identities.customer_id', 'user_identities.email', another identity key, 'mpid' or a device id")
         }

@@ -152,7 +152,8 @@ public enum TargetCatalog {
         add("timestamp_unixtime_ms", .timestampMillis)
         add("source_message_id", .text(maxLength: nil))
         add("session_uuid", .text(maxLength: nil))
-        // Sent by the Looker action's mp_event_id and mp_session_id tags.
+        // The Looker action sends mp_event_id here and mp_session_id to session_id; mapping: looker
+        // sends mp_event_id to source_message_id instead (LookerTags.eventData).
         add("event_id", .integer)
         add("session_id", .integer)
         add("location.latitude", .number)

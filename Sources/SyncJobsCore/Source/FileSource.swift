@@ -24,10 +24,11 @@ final class FileSource: OpenedSource {
         let shown = Paths.display(path)
         var info = stat()
         guard stat(path, &info) == 0 else {
-            throw SourceError("the source file '\(shown)' does not exist; check 'source.file' (paths are relative to the job file)")
+            throw SourceError("the source file '\(shown)' does not exist; check 'source.file' (paths are relative to the job file)",
+                              jobKey: "source.file")
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw SourceError("the source '\(shown)' is not a regular file")
+            throw SourceError("the source '\(shown)' is not a regular file", jobKey: "source.file")
         }
         snapshotSize = Int64(info.st_size)
         fingerprint = FileFingerprint(device: UInt64(info.st_dev), inode: UInt64(info.st_ino),

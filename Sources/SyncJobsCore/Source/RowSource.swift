@@ -81,17 +81,32 @@ public protocol OpenedSource: AnyObject {
 /// A source that cannot be opened or read, with a message that says what to fix.
 public struct SourceError: Error, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The job file key that is wrong (`source.table`), when the job itself names what is not
+    /// there: the job is then invalid (exit code 2), and the diagnostic points at that key. Nil
+    /// when the source fails for reasons of its own (a locked or unreadable database).
+    public var jobKey: String?
+    public init(_ message: String, jobKey: String? = nil) {
+        self.message = message
+        self.jobKey = jobKey
+    }
     public var description: String { message }
 }
 
 public enum SourceOpener {
+    /// Opens a job's source. A `SourceError` that blames the job file (a table or database that
+    /// does not exist, a query that does not compile) is thrown as a `JobFileError` at the key
+    /// it blames, so every command treats it like a missing column: an invalid job.
     public static func open(_ job: JobDefinition) throws -> any OpenedSource {
-        switch job.source {
-        case .sqlite(let path, let selection):
-            return try SQLiteSource(path: path, selection: selection)
-        case .file(let path, let format):
-            return try FileSource(path: path, format: format)
+        do {
+            switch job.source {
+            case .sqlite(let path, let selection):
+                return try SQLiteSource(path: path, selection: selection)
+            case .file(let path, let format):
+                return try FileSource(path: path, format: format)
+            }
+        } catch let error as SourceError {
+            guard let key = error.jobKey else { throw error }
+            throw JobFileError([Diagnostic(at: job.location(key), error.message)])
         }
     }
 }

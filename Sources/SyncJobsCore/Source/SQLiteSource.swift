@@ -21,21 +21,26 @@ final class SQLiteSource: OpenedSource {
         self.path = path
         let shown = Paths.display(path)
         guard Paths.fileExists(path) else {
-            throw SourceError("the SQLite database '\(shown)' does not exist; check 'source.sqlite' (paths are relative to the job file)")
+            throw SourceError("the SQLite database '\(shown)' does not exist; check 'source.sqlite' (paths are relative to the job file)",
+                              jobKey: "source.sqlite")
         }
         do {
             database = try SQLiteDatabase(path: path, mode: .readOnly)
         } catch {
             throw SourceError("cannot open the SQLite database '\(shown)': \(error)")
         }
+        // Where a diagnostic about the selection points in the job file.
+        var selectionKey = "source.query"
         switch selection {
         case .table(let table):
+            selectionKey = "source.table"
             let exists = try? Self.tableNames(database).contains(table)
             if exists != true {
                 let names = (try? Self.tableNames(database)) ?? []
                 let hint = Spelling.suggestion(for: table, among: names).map { "did you mean '\($0)'?" }
-                    ?? (names.isEmpty ? "the database has no tables" : "the tables are \(names.map { "'\($0)'" }.joined(separator: ", "))")
-                throw SourceError("table '\(table)' does not exist in '\(shown)'; \(hint)")
+                    ?? (names.isEmpty ? "the database has no tables" : "the tables are \(Format.names(names))")
+                // Only a database that lists its tables without the one named blames the job.
+                throw SourceError("table '\(table)' does not exist in '\(shown)'; \(hint)", jobKey: exists == false ? "source.table" : nil)
             }
             baseSQL = "SELECT * FROM \(Self.quote(table))"
             description = "table '\(table)' in \(shown)"
@@ -53,12 +58,15 @@ final class SQLiteSource: OpenedSource {
             columns = statement.columnNames
         } catch {
             database.close()
-            throw SourceError("the query on '\(shown)' does not compile: \(Self.message(of: error)); run it in the sqlite3 shell to check it")
+            // A locked, damaged or non-database file fails here too; only an SQL error blames the job.
+            let blamesJob = (error as? SQLiteError).map { $0.kind != .sqlite || $0.extendedCode & 0xFF == 1 /* SQLITE_ERROR */ } ?? false
+            throw SourceError("the query on '\(shown)' does not compile: \(Self.message(of: error)); run it in the sqlite3 shell to check it",
+                              jobKey: blamesJob ? selectionKey : nil)
         }
         var seen: Set<String> = []
         for column in columns where !seen.insert(column).inserted {
             database.close()
-            throw SourceError("\(description) returns two columns named '\(column)'; give one of them another name with AS")
+            throw SourceError("\(description) returns two columns named '\(column)'; give one of them another name with AS", jobKey: selectionKey)
         }
     }
 

@@ -54,7 +54,7 @@ public struct RunWindow: Sendable {
         }
         guard let columnIndex = source.columns.firstIndex(of: column) else {
             let hint = Spelling.suggestion(for: column, among: source.columns).map { "did you mean '\($0)'?" }
-                ?? "the columns are \(source.columns.map { "'\($0)'" }.joined(separator: ", "))"
+                ?? "the columns are \(Format.names(source.columns))"
             throw JobFileError([Diagnostic(at: job.location("sync.iterator"),
                                            "iterator column '\(column)' is not in \(source.description)", fix: hint)])
         }

@@ -67,7 +67,10 @@ import Testing
         #expect(job.schedule.frequency == .daily)
         #expect(job.schedule.start == 1_794_769_200_000)
         #expect(job.schedule.timezone == "Europe/Berlin")
-        guard case .file(let out) = job.destination.kind else { return }
+        guard case .file(let out) = job.destination.kind else {
+            Issue.record("expected a file destination, got \(job.destination.kind)")
+            return
+        }
         #expect(out == "/project/out/shop-users.ndjson")
         #expect(job.destination.environment == .production)
     }
@@ -79,10 +82,16 @@ import Testing
             mapping: []
             """)
         #expect(job.name == "shop")
-        guard case .file(let path, let format) = job.source else { return }
+        guard case .file(let path, let format) = job.source else {
+            Issue.record("expected a file source, got \(job.source)")
+            return
+        }
         #expect(path == "/project/jobs/data/events.tsv")
         #expect(format == .tsv)
-        guard case .file(let out) = job.destination.kind else { return }
+        guard case .file(let out) = job.destination.kind else {
+            Issue.record("expected a file destination, got \(job.destination.kind)")
+            return
+        }
         #expect(out == "/project/out/shop.ndjson")
         #expect(job.destination.environment == .development)
         #expect(job.sync.mode == .full)
@@ -199,7 +208,10 @@ import Testing
         #expect(job.key == ["email", "name"])
 
         let (byURL, _) = try parse(Self.mparticleJob + " { type: mparticle, url: 'http://127.0.0.1:8080/v2/', api_key: '${K}', api_secret: '${S}' }")
-        guard case .mparticle(let local) = byURL.destination.kind else { return }
+        guard case .mparticle(let local) = byURL.destination.kind else {
+            Issue.record("expected an mparticle destination, got \(byURL.destination.kind)")
+            return
+        }
         #expect(local.baseURL == "http://127.0.0.1:8080/v2")
         #expect(local.pod == nil)
         #expect(local.maxInFlight == 8)
@@ -230,6 +242,21 @@ import Testing
             "jobs/shop.yaml:7:14: an mparticle destination needs 'pod:' (or 'url:'); add 'pod:' with one of 'us1', 'us2', 'eu1', 'au1': the pod of your mParticle workspace",
             "jobs/shop.yaml:7:14: an mparticle destination needs 'api_key:'; write 'api_key: ${MPARTICLE_API_KEY}' and set that environment variable, or 'api_key: { file: path/to/secret }'",
             "jobs/shop.yaml:7:14: an mparticle destination needs 'api_secret:'; write 'api_secret: ${MPARTICLE_API_SECRET}' and set that environment variable, or 'api_secret: { file: path/to/secret }'",
+        ])
+    }
+
+    // A scalar `key:` is the one-column list; plain text with a comma is refused, since it was
+    // almost certainly meant as a list (README "Idempotency").
+    @Test func aScalarKeyIsAOneColumnListAndACommaInItIsRefused() throws {
+        let base = "type: user\nsource: { file: a.csv }\nmapping:\n  - { column: id, to: user_identities.customer_id }\n"
+        #expect(try parse(base + "key: id\n").0.key == ["id"])
+        #expect(try parse(base + "key: [id]\n").0.key == ["id"])
+        #expect(try parse(base + "key: 'a,b'\n").0.key == ["a,b"])
+        #expect(diagnostics(base + "key: id, updated_at\n") == [
+            "jobs/shop.yaml:5:6: 'key' is the single value 'id, updated_at'; several columns must be written as a list; write 'key: [id, updated_at]', or quote the value if it is one column whose name has a comma",
+        ])
+        #expect(diagnostics(base + "key: { id: 1 }\n") == [
+            "jobs/shop.yaml:5:6: 'key' must be a list of column names; write the columns that identify a row, e.g. 'key: [customer_id, event_id]'",
         ])
     }
 }

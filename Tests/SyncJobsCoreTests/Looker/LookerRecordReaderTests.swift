@@ -117,7 +117,7 @@ import Testing
             (#"{"sql":"unterminated"#, "the file ends inside the value that starts at byte 7"),
         ]
         for (text, message) in cases {
-            try F.withFile(text) { path in
+            _ = try F.withFile(text) { path in
                 #expect(throws: FileSourceError(path: path, message: message)) { _ = try LookerRecordReader(path: path) }
             }
         }

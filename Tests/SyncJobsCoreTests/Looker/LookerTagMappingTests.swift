@@ -61,6 +61,42 @@ import Testing
         ])
     }
 
+    /// The action's spellings are not keys of mParticle's published schema: `validate` says so,
+    /// naming exactly the keys this result writes that way.
+    @Test func identityNamesLookerWarnsThatThePublishedSchemaRefusesTheActionsSpellings() throws {
+        let t = try TestWorkspace()
+        try t.write("data/result.json", Self.identityFixture.json())
+        let path = try t.write("jobs/j.yaml", jobYAML(type: "user", extra: "identity_names: looker"))
+        let identitiesOnly = "\(path):3:10: warning: user batches will carry identities only; map columns to 'user_attributes.<name>' to send attributes"
+        #expect(ValidateCommand.validate(path: path).map(\.description) == [
+            identitiesOnly,
+            "\(path):4:17: warning: 'identity_names: looker' writes the user_identities keys 'customerid' (the schema's 'customer_id'), 'other2' (the schema's 'other_id_2'), 'other3' (the schema's 'other_id_3'), 'other4' (the schema's 'other_id_4'), which mParticle's published Events API schema refuses: its user_identities allows only its own key names; remove 'identity_names: looker' to write the schema's names, unless your mParticle input is known to accept the action's spellings",
+        ])
+        // Spellings the action shares with the schema draw no warning.
+        try t.write("data/result.json", LookerFixture(dimensions: [.field("users.email", #"["mp_email"]"#)], rows: [[#""a@x.io""#]]).json())
+        #expect(ValidateCommand.validate(path: path).map(\.description) == [identitiesOnly])
+    }
+
+    /// The warning's premise, checked against the schema itself: the canonical keys are exactly
+    /// the schema's `user_identities` keys, and an action spelling is refused exactly when it
+    /// differs from the canonical one.
+    @Test func theCanonicalIdentityKeysAreThePublishedSchemasKeys() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fixtures/mparticle-eventsapi.schema.json")
+        let schema = try JSONParser.parse(String(contentsOf: url, encoding: .utf8))
+        guard case .object(let properties)? = schema["properties"]?["user_identities"]?["properties"] else {
+            Issue.record("the schema has no user_identities properties")
+            return
+        }
+        #expect(schema["properties"]?["user_identities"]?["additionalProperties"] == .bool(false))
+        let keys = Set(properties.map(\.key))
+        #expect(keys == Set(TargetCatalog.identityKeys))
+        for identity in LookerTags.identities {
+            #expect(keys.contains(identity.canonicalKey), "\(identity.canonicalKey)")
+            #expect(keys.contains(identity.lookerKey) == (identity.lookerKey == identity.canonicalKey), "\(identity.lookerKey)")
+        }
+    }
+
     // MARK: user mode
 
     static let everyTagFixture = LookerFixture(
@@ -89,10 +125,18 @@ import Testing
     }
 
     @Test func eventModeSendsEachTagToItsField() async throws {
-        let (_, batches, _) = try await run(Self.everyTagFixture, type: "event")
+        let (_, batches, destination) = try await run(Self.everyTagFixture, type: "event")
         #expect(batches == [
-            #"{"environment":"production","user_identities":{"email":"a@x.io"},"user_attributes":{"looker_users.ltv":1200},"device_info":{"brand":"Apple"},"events":[{"event_type":"custom_event","data":{"event_name":"Signed Up","custom_event_type":"navigation","timestamp_unixtime_ms":1767323045000,"event_id":123,"session_id":77,"session_uuid":"4c1e5a4e-1f0b-4a43-9d2c-3f1a2b3c4d5e","custom_attributes":{"looker_orders.count":"3","looker_events.page":"/home","looker_score":"1.5"}}}]}"#,
+            #"{"environment":"production","user_identities":{"email":"a@x.io"},"user_attributes":{"looker_users.ltv":1200},"device_info":{"brand":"Apple"},"events":[{"event_type":"custom_event","data":{"event_name":"Signed Up","custom_event_type":"navigation","timestamp_unixtime_ms":1767323045000,"session_id":77,"session_uuid":"4c1e5a4e-1f0b-4a43-9d2c-3f1a2b3c4d5e","custom_attributes":{"looker_orders.count":"3","looker_events.page":"/home","looker_score":"1.5"}}}]}"#,
         ])
+        // mp_event_id is the event's source_message_id, as text (the action sends event_id).
+        #expect(destination.batches.map(Self.messageID) == ["123"])
+    }
+
+    /// The `source_message_id` of a batch's event.
+    static func messageID(_ batch: Value) -> String? {
+        guard case .array(let events)? = batch["events"], case .string(let id)? = events.first?["data"]?["source_message_id"] else { return nil }
+        return id
     }
 
     @Test func validateWarnsAboutTagsThatDoNotDoWhatTheyLookLike() throws {
@@ -205,7 +249,7 @@ import Testing
                          .field("e.name", #"["mp_event_name"]"#), .field("e.type", #"["mp_custom_event_type"]"#),
                          .field("e.at", #"["mp_timestamp_unixtime_ms"]"#), .field("e.id", #"["mp_event_id"]"#)],
             rows: [
-                ["1001", "null", #""Viewed""#, "null", #""2026-01-02""#, "5.0"],
+                ["1001", "null", #""Viewed""#, "null", #""2026-01-02""#, "5"],
                 [#""C2""#, #""""#, #""Viewed""#, #""Search""#, "1767323045", "6"],
                 ["null", #""""#, #""Viewed""#, #""search""#, #""2026-01-02""#, "7"],
                 ["4", "null", "null", #""search""#, #""2026-01-02""#, "8"],
@@ -214,23 +258,28 @@ import Testing
                 ["7", "null", #""Viewed""#, #""search""#, #""2026-01-02""#, #""abc""#],
                 ["8", "null", #""Viewed""#, #""search""#, "null", "null"],
             ])
-        let (result, batches, _) = try await run(fixture, type: "event")
+        let (result, batches, destination) = try await run(fixture, type: "event")
         #expect(batches == [
             // A null custom_event_type gets the default (the action would send null); the engine
             // writes it after the fields it has.
-            #"{"environment":"production","user_identities":{"customer_id":"1001"},"events":[{"event_type":"custom_event","data":{"event_name":"Viewed","timestamp_unixtime_ms":1767312000000,"event_id":5,"custom_event_type":"other"}}]}"#,
-            #"{"environment":"production","user_identities":{"customer_id":"C2"},"events":[{"event_type":"custom_event","data":{"event_name":"Viewed","custom_event_type":"search","timestamp_unixtime_ms":1767323045000,"event_id":6}}]}"#,
+            #"{"environment":"production","user_identities":{"customer_id":"1001"},"events":[{"event_type":"custom_event","data":{"event_name":"Viewed","timestamp_unixtime_ms":1767312000000,"custom_event_type":"other"}}]}"#,
+            #"{"environment":"production","user_identities":{"customer_id":"C2"},"events":[{"event_type":"custom_event","data":{"event_name":"Viewed","custom_event_type":"search","timestamp_unixtime_ms":1767323045000}}]}"#,
+            #"{"environment":"production","user_identities":{"customer_id":"7"},"events":[{"event_type":"custom_event","data":{"event_name":"Viewed","custom_event_type":"search","timestamp_unixtime_ms":1767312000000}}]}"#,
             #"{"environment":"production","user_identities":{"customer_id":"8"},"events":[{"event_type":"custom_event","data":{"event_name":"Viewed","custom_event_type":"search"}}]}"#,
         ])
+        // mp_event_id values of any kind are the events' source_message_id, as text ('abc' is
+        // fine: the action's event_id would refuse it); a null one gets the derived id.
+        let messageIDs = destination.batches.map(Self.messageID)
+        #expect(Array(messageIDs.prefix(3)) == ["5", "6", "abc"])
+        #expect(messageIDs.last??.range(of: #"^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"#, options: .regularExpression) != nil, "\(messageIDs)")
         #expect(result.rejectedSamples.map { "\($0.rowNumber): \($0.reason)" } == [
             "3: every identity is null or empty (column 'u.id', column 'u.email'); a batch must identify its user",
             "4: column 'e.name' → events.data.event_name: a custom_event needs an event name, and it is null",
             "5: column 'e.type' → events.data.custom_event_type: 'bogus' is not one of navigation, location, search, transaction, user_content, user_preference, social, other, media, attribution",
             "6: column 'e.at' → events.data.timestamp_unixtime_ms: 'yesterday' is not a timestamp (ISO 8601 like 2026-01-01T00:00:00Z, a date, or unix seconds or milliseconds)",
-            "7: column 'e.id' → events.data.event_id: 'abc' is not an integer",
         ])
-        #expect(result.counts.rowsSent == 3)
-        #expect(result.counts.rowsRejected == 5)
+        #expect(result.counts.rowsSent == 4)
+        #expect(result.counts.rowsRejected == 4)
     }
 
     @Test func aPivotedResultFailsTheRunAndSendsNothing() async throws {

@@ -18,11 +18,18 @@ import Testing
         let t = try TestWorkspace()
         try t.sqlite("data/s.db", "CREATE TABLE users (id TEXT, avatar BLOB); INSERT INTO users VALUES ('1', x'00ff');")
         let missing = try await t.run(try job(t, source: "{ sqlite: ../data/nope.db, table: users }"), destination: RecordingDestination())
-        #expect(missing.errorMessage == "the SQLite database 'data/nope.db' does not exist; check 'source.sqlite' (paths are relative to the job file)".replacingOccurrences(of: "data/nope.db", with: t.path("data/nope.db")))
+        // What the job names wrongly is an invalid job, reported at the key that names it.
+        #expect(missing.errorMessage == "jobs/j.yaml:2:19: the SQLite database '\(t.path("data/nope.db"))' does not exist; check 'source.sqlite' (paths are relative to the job file)")
         let table = try await t.run(try job(t, source: "{ sqlite: ../data/s.db, table: user }"), destination: RecordingDestination())
-        #expect(table.errorMessage == "table 'user' does not exist in '\(t.path("data/s.db"))'; did you mean 'users'?")
+        #expect(table.errorMessage == "jobs/j.yaml:2:40: table 'user' does not exist in '\(t.path("data/s.db"))'; did you mean 'users'?")
         let query = try await t.run(try job(t, source: "{ sqlite: ../data/s.db, query: SELEC id FROM users }"), destination: RecordingDestination())
-        #expect(query.errorMessage == "the query on '\(t.path("data/s.db"))' does not compile: near \"SELEC\": syntax error; run it in the sqlite3 shell to check it")
+        #expect(query.errorMessage == "jobs/j.yaml:2:40: the query on '\(t.path("data/s.db"))' does not compile: near \"SELEC\": syntax error; run it in the sqlite3 shell to check it")
+        for result in [missing, table, query] {
+            guard case .invalidJob? = result.failure else {
+                Issue.record("expected an invalid job, got \(String(describing: result.failure))")
+                continue
+            }
+        }
         let blob = try await t.run(try job(t, source: "{ sqlite: ../data/s.db, table: users }"), destination: RecordingDestination())
         #expect(blob.errorMessage == "table 'users' in \(t.path("data/s.db")), row 1: column 'avatar' holds a BLOB; syncjobs sends JSON values only — select it as hex(avatar) or leave it out of the query")
         #expect(try t.state().runs(job: "j", limit: 10).map(\.status) == [.failed, .failed, .failed, .failed])
