@@ -92,7 +92,7 @@ public enum StatusCommand {
         }
         lines.append("  rejected rows: \(Format.count(rejectedTotal))")
         for row in rejected {
-            lines.append("    run #\(row.runID) row \(row.rowNumber): \(row.reason)")
+            lines.append("    run #\(row.runID) \(RowPosition.label(row, job: job)): \(row.reason)")
         }
         return lines
     }
