@@ -8,6 +8,10 @@ import Synchronization
 /// A service (swift-service-lifecycle): on graceful shutdown (SIGTERM/SIGINT) it starts no new
 /// runs and raises the runs' stop signal, so each stops reading, lets its requests in flight finish
 /// and stores its checkpoint; `run()` returns once they have.
+///
+/// The loop sleeps on `clock` until the next fire or retry time, and wakes early when a run ends or
+/// shutdown begins; only job files are polled (every `reloadInterval`, in real time). A fire time
+/// is stored as covered when the run started for it finishes, never before it starts.
 public final class Daemon: Service, @unchecked Sendable {
     // @unchecked: mutable state lives in `run()`; shared pieces are Sendable or locked.
     let workspace: Workspace
