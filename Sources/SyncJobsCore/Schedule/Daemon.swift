@@ -186,6 +186,7 @@ public final class Daemon: Service, @unchecked Sendable {
             }
             if let job = loaded.job {
                 definitions[job.name] = job
+                machine.retryNow(name: job.name)
                 logger.notice(previous == nil ? "Job loaded" : "Job reloaded", metadata: ["job": "\(job.name)", "schedule": "\(job.schedule.kind.rawValue)"])
             }
             files[path] = loaded

@@ -76,6 +76,12 @@ public struct SchedulerStateMachine: Sendable {
         return (job.failedStarts, retryAt)
     }
 
+    /// A changed job file is tried at once, without waiting out the backoff.
+    public mutating func retryNow(name: String) {
+        jobs[name]?.failedStarts = 0
+        jobs[name]?.retryAt = nil
+    }
+
     /// 15 s after the first failed start, doubling up to 5 minutes: soon enough for a manual run
     /// that held the lock, rare enough that a broken setup logs a line every few minutes.
     static func retryDelay(afterFailedStarts count: Int) -> Int64 {
