@@ -63,7 +63,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SyncJobsCoreTests",
-            dependencies: ["SyncJobsCore", "CSQLite", "EventsAPIServer"]
+            // ServiceLifecycle: the daemon's tests run it in a ServiceGroup, as `jobs daemon` does.
+            dependencies: ["SyncJobsCore", "CSQLite", "EventsAPIServer",
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         .testTarget(
             name: "JobsCLITests",

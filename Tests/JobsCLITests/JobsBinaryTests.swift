@@ -123,7 +123,7 @@ final class Project {
         #expect(result.stdout.range(of: #"^shop-users run #1: read 200 rows, sent 199 in 2 requests, rejected 1 in \d+\.\d\d s \([\d,]+ rows/s\); checkpoint updated_at = 2026-10-26T00:48:00Z \(1 row at this value delivered\)\n$"#, options: .regularExpression) != nil, "\(result.stdout)")
         #expect(result.stderr == """
             shop-users: note: catching up from 2026-10-01T00:00:00Z in 601 hourly windows, oldest first; the checkpoint is stored at each window
-              rejected row 42: every identity is null or empty (column 'customer_id', column 'email'); a batch must identify its user
+              rejected row 42 (in updated_at order; updated_at = '2026-10-06T06:57:00Z'): every identity is null or empty (column 'customer_id', column 'email'); a batch must identify its user
 
             """)
         let lines = project.read("out/shop-users.ndjson").split(separator: "\n")

@@ -98,8 +98,8 @@ public enum PlanCommand {
         while batches.count < previewBatches, examined < previewRowLimit, let item = try reader.next() {
             examined += 1
             switch item {
-            case .rejected(let number, let reason, _, _):
-                rejected.append("  row \(number): \(reason)")
+            case .rejected(let number, let reason, let row, _):
+                rejected.append("  \(RowPosition.label(number, job: job, row: row)): \(reason)")
             case .row(let row):
                 var facts = BatchFacts()
                 let mapped = builder.map(row.values, extras: row.extras, facts: &facts)
@@ -113,7 +113,7 @@ public enum PlanCommand {
                     let parsed = (try? JSONParser.parse(String(decoding: bytes, as: UTF8.self))) ?? .string(String(decoding: bytes, as: UTF8.self))
                     batches.append("row \(row.number):\n" + JSONWriter.pretty(parsed))
                 case .rejected(let reason):
-                    rejected.append("  row \(row.number): \(reason)")
+                    rejected.append("  \(RowPosition.label(row.number, job: job, row: row.asObject(columns: source.columns))): \(reason)")
                 }
             }
         }

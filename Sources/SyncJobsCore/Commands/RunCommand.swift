@@ -78,7 +78,7 @@ public enum RunCommand {
             output.out(summary(result))
             let samples = result.rejectedSamples.prefix(result.dryRun ? JobRunner.rejectedSampleLimit : 5)
             for rejected in samples {
-                let line = "  rejected row \(rejected.rowNumber): \(rejected.reason)"
+                let line = "  rejected \(RowPosition.label(rejected, job: job)): \(rejected.reason)"
                 if result.dryRun { output.out(line) } else { output.err(line) }
             }
             if result.counts.rowsRejected > samples.count {

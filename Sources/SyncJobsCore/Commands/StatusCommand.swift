@@ -96,7 +96,7 @@ public enum StatusCommand {
         }
         lines.append(heading)
         for row in rejected.rows {
-            var line = "    run #\(row.runID) row \(row.rowNumber): \(row.reason)"
+            var line = "    run #\(row.runID) \(RowPosition.label(row, job: job)): \(row.reason)"
             if row.timesSeen > 1 { line += " (rejected \(row.timesSeen) times since run #\(row.firstRunID ?? row.runID))" }
             lines.append(line)
         }

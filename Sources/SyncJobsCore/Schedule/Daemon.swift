@@ -8,25 +8,32 @@ import Synchronization
 /// A service (swift-service-lifecycle): on graceful shutdown (SIGTERM/SIGINT) it starts no new
 /// runs and raises the runs' stop signal, so each stops reading, lets its requests in flight finish
 /// and stores its checkpoint; `run()` returns once they have.
+///
+/// The loop sleeps on `clock` until the next fire or retry time, and wakes early when a run ends or
+/// shutdown begins; only job files are polled (every `reloadInterval`, in real time). A fire time
+/// is stored as covered when the run started for it finishes, never before it starts.
 public final class Daemon: Service, @unchecked Sendable {
     // @unchecked: mutable state lives in `run()`; shared pieces are Sendable or locked.
     let workspace: Workspace
     let maxParallel: Int
     let logger: Logger
+    /// How often job files are looked at for changes (real time: files are polled).
     let reloadInterval: Duration
-    let now: @Sendable () -> Int64
+    let clock: any SchedulerClock
     let makeDestination: @Sendable (JobDefinition) throws -> any Destination
 
     public init(workspace: Workspace, maxParallel: Int, logger: Logger, reloadInterval: Duration = .seconds(2),
-                now: @escaping @Sendable () -> Int64 = { StateStore.now() },
+                clock: any SchedulerClock = SystemSchedulerClock(),
                 makeDestination: (@Sendable (JobDefinition) throws -> any Destination)? = nil) {
         self.workspace = workspace
         self.maxParallel = max(1, maxParallel)
         self.logger = logger
         self.reloadInterval = reloadInterval
-        self.now = now
+        self.clock = clock
         self.makeDestination = makeDestination ?? { job in try DestinationFactory.make(for: job, logger: logger) }
     }
+
+    func now() -> Int64 { clock.now() }
 
     /// What the daemon knows about each job file, to notice changes.
     struct LoadedFile {
@@ -38,7 +45,7 @@ public final class Daemon: Service, @unchecked Sendable {
     public func run() async throws {
         let stop = StopSignal()
         let state = try workspace.openState()
-        let finished = FinishedRuns()
+        let inbox = DaemonInbox()
         logger.notice("Daemon started", metadata: ["jobs": "\(Paths.display(workspace.jobsDirectory))", "max_parallel": "\(maxParallel)"])
 
         try await withGracefulShutdownHandler {
@@ -50,9 +57,9 @@ public final class Daemon: Service, @unchecked Sendable {
                 var lastReload: ContinuousClock.Instant?
 
                 while !stop.isSet {
-                    for name in finished.take() {
-                        machine.finished(name: name)
+                    for ended in inbox.take() {
                         running -= 1
+                        settle(ended, &machine)
                     }
                     if lastReload.map({ ContinuousClock.now - $0 >= reloadInterval }) ?? true {
                         lastReload = ContinuousClock.now
@@ -61,46 +68,84 @@ public final class Daemon: Service, @unchecked Sendable {
                     let now = self.now()
                     for case .start(let name, let fireTime, let fireCount) in machine.due(now: now, capacity: maxParallel - running) {
                         guard let job = definitions[name] else { continue }
-                        do {
-                            try state.recordFire(job: name, fireTime: fireTime, now: now)
-                        } catch {
-                            logger.error("Cannot record the fire time", metadata: ["job": "\(name)", "error": "\(error)"])
-                        }
                         running += 1
-                        let options = RunOptions(trigger: "scheduled", fireTime: fireTime, fireCount: fireCount, stop: stop)
+                        let options = RunOptions(trigger: "scheduled", now: now, fireTime: fireTime, fireCount: fireCount, stop: stop)
                         group.addTask { [self] in
-                            await runScheduled(job, options: options, state: state)
-                            finished.add(name)
+                            let outcome = await runScheduled(job, options: options, state: state)
+                            if case .finished = outcome {
+                                // Only now is the fire time covered; a restarted daemon reads it back.
+                                do {
+                                    try state.recordFire(job: name, fireTime: fireTime, now: self.now())
+                                } catch {
+                                    logger.error("Cannot record the fire time", metadata: ["job": "\(name)", "error": "\(error)"])
+                                }
+                            }
+                            inbox.post(.init(job: name, outcome: outcome))
                         }
                     }
-                    // Sleep until the next fire, but look at finished runs and job files often.
-                    var wait = Duration.milliseconds(250)
-                    if let wake = machine.nextWake(now: self.now()) {
-                        wait = min(wait, .milliseconds(max(0, wake - self.now())))
-                    }
-                    try? await Task.sleep(for: wait)
+                    // Sleep until the next fire or retry time, a run ending, shutdown, or the next
+                    // look at the job files. With every slot taken, only a run ending frees one.
+                    let wake = running >= maxParallel ? nil : machine.nextWake(now: self.now())
+                    await sleep(until: wake, inbox: inbox)
                 }
                 logger.notice("Daemon stopping: no new runs; waiting for runs in progress to checkpoint", metadata: ["running": "\(running)"])
             }
         } onGracefulShutdown: {
             stop.set()
+            inbox.wake()
         }
         logger.notice("Daemon stopped")
     }
 
-    private func runScheduled(_ job: JobDefinition, options: RunOptions, state: StateStore) async {
+    private func sleep(until wake: Int64?, inbox: DaemonInbox) async {
+        await withTaskGroup(of: Void.self) { group in
+            if let wake { group.addTask { [clock] in try? await clock.sleep(until: wake) } }
+            group.addTask { [reloadInterval] in try? await Task.sleep(for: reloadInterval) }
+            group.addTask { await inbox.wait() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Applies how a run ended: covered fire times move the job on; otherwise it is tried again
+    /// after a backoff, with one log line per attempt.
+    private func settle(_ ended: DaemonInbox.Ended, _ machine: inout SchedulerStateMachine) {
+        let fireTime = machine.jobs[ended.job]?.runningFire
+        switch ended.outcome {
+        case .finished:
+            machine.finished(name: ended.job)
+        case .interrupted:
+            machine.notCovered(name: ended.job, now: now())
+        case .couldNotStart(let problem, let busy):
+            guard let (attempt, retryAt) = machine.notCovered(name: ended.job, now: now()) else { return }
+            var metadata: Logger.Metadata = [
+                "job": "\(ended.job)", "fire_time": "\(fireTime.map(Timestamp.format(millis:)) ?? "")",
+                "attempt": "\(attempt)", "next_attempt": "\(Timestamp.format(millis: retryAt))",
+            ]
+            if busy {
+                metadata["holder"] = "\(problem)"
+                logger.warning("Run could not start: the job is running elsewhere; its fire time stays due", metadata: metadata)
+            } else {
+                metadata["error"] = "\(problem)"
+                logger.error("Run could not start; its fire time stays due", metadata: metadata)
+            }
+        }
+    }
+
+    private func runScheduled(_ job: JobDefinition, options: RunOptions, state: StateStore) async -> ScheduledRunOutcome {
         var logger = self.logger
         logger[metadataKey: "job"] = "\(job.name)"
         do {
             let runner = JobRunner(job: job, state: state, destination: try makeDestination(job), logger: logger)
             let result = try await runner.run(options)
-            if let message = result.errorMessage {
+            if result.status == .failed, let message = result.errorMessage {
                 logger.error("Run failed", metadata: ["error": "\(message)", "run": "\(result.runID ?? 0)"])
             }
+            return result.status == .interrupted ? .interrupted : .finished
         } catch let busy as JobBusyError {
-            logger.warning("Skipped: the job is running elsewhere", metadata: ["holder": "\(busy)"])
+            return .couldNotStart(problem: "\(busy)", busy: true)
         } catch {
-            logger.error("Run could not start", metadata: ["error": "\(error)"])
+            return .couldNotStart(problem: JobRunner.message(error), busy: false)
         }
     }
 
@@ -141,6 +186,7 @@ public final class Daemon: Service, @unchecked Sendable {
             }
             if let job = loaded.job {
                 definitions[job.name] = job
+                machine.retryNow(name: job.name)
                 logger.notice(previous == nil ? "Job loaded" : "Job reloaded", metadata: ["job": "\(job.name)", "schedule": "\(job.schedule.kind.rawValue)"])
             }
             files[path] = loaded
@@ -150,11 +196,4 @@ public final class Daemon: Service, @unchecked Sendable {
             machine.update(name: name, schedule: job.schedule, lastFire: schedule.lastFireTime, paused: schedule.paused, now: now())
         }
     }
-}
-
-/// Names of runs that have ended, handed from run tasks to the daemon loop.
-final class FinishedRuns: Sendable {
-    private let names = Mutex<[String]>([])
-    func add(_ name: String) { names.withLock { $0.append(name) } }
-    func take() -> [String] { names.withLock { names in defer { names.removeAll() }; return names } }
 }

@@ -4,6 +4,9 @@
 /// Rules (README "The daemon"):
 /// - A job never runs twice at once. Fire times that pass while it runs, or while the daemon is
 ///   down, coalesce into one run, which records how many fire times it covers.
+/// - A fire time is covered only once a run that started after it has finished (succeeded, or
+///   failed with its failure in history). A run that could not start, or was interrupted, leaves
+///   its fire times due; the job is tried again after a backoff (15 s, doubling up to 5 min).
 /// - A paused job is skipped; fire times that pass while it is paused are dropped (resuming sets
 ///   its last fire to the resume time).
 /// - At most `capacity` runs start at once; due jobs wait their turn, oldest fire first.
@@ -15,6 +18,11 @@ public struct SchedulerStateMachine: Sendable {
         public var lastFire: Int64?
         public var paused: Bool
         public var running = false
+        /// The latest fire time the run in progress covers once it finishes.
+        public var runningFire: Int64?
+        /// Runs in a row that could not start or were interrupted, and when to try again.
+        public var failedStarts = 0
+        public var retryAt: Int64?
         /// When the daemon first saw the job: a `once` job without `start` fires then.
         public var firstSeen: Int64
     }
@@ -27,18 +35,58 @@ public struct SchedulerStateMachine: Sendable {
 
     public init() {}
 
-    /// Adds a job or replaces its schedule, keeping whether it is running.
+    /// Adds a job or replaces its schedule, keeping whether it is running and when to retry it.
     public mutating func update(name: String, schedule: ScheduleSpec, lastFire: Int64?, paused: Bool, now: Int64) {
         var job = Job(name: name, calculator: ScheduleCalculator(schedule), lastFire: lastFire, paused: paused,
                       firstSeen: jobs[name]?.firstSeen ?? now)
-        job.running = jobs[name]?.running ?? false
-        if let known = jobs[name]?.lastFire, known > (lastFire ?? Int64.min) { job.lastFire = known }
+        if let known = jobs[name] {
+            job.running = known.running
+            job.runningFire = known.runningFire
+            job.failedStarts = known.failedStarts
+            job.retryAt = known.retryAt
+            if let knownFire = known.lastFire, knownFire > (lastFire ?? Int64.min) { job.lastFire = knownFire }
+        }
         jobs[name] = job
     }
 
     public mutating func remove(name: String) { jobs[name] = nil }
 
-    public mutating func finished(name: String) { jobs[name]?.running = false }
+    /// The run ended, succeeded or failed: the fire times it was started for are covered.
+    public mutating func finished(name: String) {
+        guard var job = jobs[name] else { return }
+        job.running = false
+        if let fire = job.runningFire { job.lastFire = max(job.lastFire ?? fire, fire) }
+        job.runningFire = nil
+        job.failedStarts = 0
+        job.retryAt = nil
+        jobs[name] = job
+    }
+
+    /// The run could not start, or was interrupted: its fire times stay due, and the job is tried
+    /// again after a backoff. Returns which attempt in a row this was and when the next one is.
+    @discardableResult
+    public mutating func notCovered(name: String, now: Int64) -> (attempt: Int, retryAt: Int64)? {
+        guard var job = jobs[name] else { return nil }
+        job.running = false
+        job.runningFire = nil
+        job.failedStarts += 1
+        let retryAt = now + Self.retryDelay(afterFailedStarts: job.failedStarts)
+        job.retryAt = retryAt
+        jobs[name] = job
+        return (job.failedStarts, retryAt)
+    }
+
+    /// A changed job file is tried at once, without waiting out the backoff.
+    public mutating func retryNow(name: String) {
+        jobs[name]?.failedStarts = 0
+        jobs[name]?.retryAt = nil
+    }
+
+    /// 15 s after the first failed start, doubling up to 5 minutes: soon enough for a manual run
+    /// that held the lock, rare enough that a broken setup logs a line every few minutes.
+    static func retryDelay(afterFailedStarts count: Int) -> Int64 {
+        min(300_000, 15_000 << Int64(min(max(count - 1, 0), 10)))
+    }
 
     /// Fire times waiting for a run: how many, the latest, and the oldest.
     func pending(_ job: Job, now: Int64) -> (count: Int, latest: Int64, oldest: Int64)? {
@@ -62,25 +110,26 @@ public struct SchedulerStateMachine: Sendable {
     public mutating func due(now: Int64, capacity: Int) -> [Action] {
         guard capacity > 0 else { return [] }
         var candidates: [(name: String, count: Int, latest: Int64, oldest: Int64)] = []
-        for job in jobs.values where !job.running && !job.paused {
+        for job in jobs.values where !job.running && !job.paused && (job.retryAt ?? Int64.min) <= now {
             if let p = pending(job, now: now) { candidates.append((job.name, p.count, p.latest, p.oldest)) }
         }
         candidates.sort { ($0.oldest, $0.name) < ($1.oldest, $1.name) }
         var actions: [Action] = []
         for candidate in candidates.prefix(capacity) {
             jobs[candidate.name]?.running = true
-            jobs[candidate.name]?.lastFire = candidate.latest
+            jobs[candidate.name]?.runningFire = candidate.latest
             actions.append(.start(job: candidate.name, fireTime: candidate.latest, fireCount: candidate.count))
         }
         return actions
     }
 
     /// When something next becomes due, for jobs that are neither running nor paused; `now` when
-    /// something is due already.
+    /// something is due already. A job waiting to be tried again wakes at its retry time.
     public func nextWake(now: Int64) -> Int64? {
         var earliest: Int64?
         for job in jobs.values where !job.running && !job.paused {
-            guard let next = nextFire(job, now: now) else { continue }
+            guard var next = nextFire(job, now: now) else { continue }
+            if let retryAt = job.retryAt { next = max(next, retryAt) }
             earliest = min(earliest ?? next, next)
         }
         return earliest

@@ -1,23 +1,37 @@
 /// Rows from a SQLite table or query, through the C API with prepared statements.
 ///
 /// Incremental reads wrap the user's query: the iterator is normalized by an SQL expression, the
-/// window is bound as parameters, and rows come ordered by it. Every statement of a run executes
-/// in one read transaction, so the high watermark and the rows come from one snapshot: rows
-/// committed during the run wait for the next one.
+/// window is bound as parameters, and rows come ordered by it. The high watermark and the rows
+/// come from one read transaction, one snapshot: rows committed during the run wait for the next
+/// one. How long that transaction lasts depends on the journal mode:
+/// - WAL: to the end of the run. Writers commit beside a WAL reader, so nobody waits.
+/// - Rollback journal (`delete`, `truncate`, `persist`): a reader blocks writers, so the run copies
+///   the rows it will read, in read order, into SQLite's temporary storage (on disk) and ends the
+///   transaction before the first row goes out. Writers wait for that copy, never for the
+///   destination. No index can serve the normalized iterator, so re-reading the database in pages
+///   would cost a full scan per page; SQLite's sort already takes a full copy, so this one costs
+///   little more and keeps the one-snapshot guarantee.
 final class SQLiteSource: OpenedSource {
     static let iteratorAlias = "\"__syncjobs_iterator\""
     static let sourceAlias = "\"__syncjobs_source\""
+    /// How long opening waits for another connection's lock (SQLite's busy handler backs off
+    /// between tries) before the run fails as locked.
+    static let defaultLockWait: Duration = .seconds(10)
 
     let database: SQLiteDatabase
     let path: String
     let baseSQL: String
     let columns: [String]
     let description: String
+    /// WAL databases are read in place; others from a copy (see above).
+    let readsInPlace: Bool
+    private var inTransaction = false
+    private var copies = 0
     var acceptsExtraKeys: Bool { false }
     var deliversInIteratorOrder: Bool { true }
     var fingerprint: FileFingerprint? { nil }
 
-    init(path: String, selection: SQLiteSelection) throws {
+    init(path: String, selection: SQLiteSelection, lockWait: Duration = SQLiteSource.defaultLockWait) throws {
         self.path = path
         let shown = Paths.display(path)
         guard Paths.fileExists(path) else {
@@ -25,33 +39,42 @@ final class SQLiteSource: OpenedSource {
                               jobKey: "source.sqlite")
         }
         do {
-            database = try SQLiteDatabase(path: path, mode: .readOnly)
+            database = try SQLiteDatabase(path: path, mode: .readOnly, busyTimeoutMilliseconds: Self.milliseconds(lockWait))
+            try database.execute("PRAGMA temp_store = FILE")
         } catch {
             throw SourceError("cannot open the SQLite database '\(shown)': \(error)")
+        }
+        let tables: [String]
+        do {
+            try database.execute("BEGIN")
+            inTransaction = true
+            // The first read of the file: a file that is not a database, or a writer's lock held
+            // longer than `lockWait`, fails here.
+            tables = try Self.tableNames(database)
+            readsInPlace = try Self.journalMode(database) == "wal"
+        } catch {
+            database.close()
+            throw Self.accessError(error, shown: shown, lockWait: lockWait)
         }
         // Where a diagnostic about the selection points in the job file.
         var selectionKey = "source.query"
         switch selection {
         case .table(let table):
             selectionKey = "source.table"
-            let exists = try? Self.tableNames(database).contains(table)
-            if exists != true {
-                let names = (try? Self.tableNames(database)) ?? []
+            if !tables.contains(table) {
+                let names = tables
                 let hint = Spelling.suggestion(for: table, among: names).map { "did you mean '\($0)'?" }
                     ?? (names.isEmpty ? "the database has no tables" : "the tables are \(Format.names(names))")
                 // Only a database that lists its tables without the one named blames the job.
-                throw SourceError("table '\(table)' does not exist in '\(shown)'; \(hint)", jobKey: exists == false ? "source.table" : nil)
+                throw SourceError("table '\(table)' does not exist in '\(shown)'; \(hint)", jobKey: "source.table")
             }
             baseSQL = "SELECT * FROM \(Self.quote(table))"
             description = "table '\(table)' in \(shown)"
         case .query(let query):
-            var trimmed = query.trimmingCharacters(in: .whitespacesAndNewlines)
-            while trimmed.hasSuffix(";") { trimmed = String(trimmed.dropLast()).trimmingCharacters(in: .whitespacesAndNewlines) }
-            baseSQL = trimmed
+            baseSQL = SQLiteQueryText.wrappable(query)
             description = "the query on \(shown)"
         }
         do {
-            try database.execute("BEGIN")
             // The user's query alone first, so a syntax error quotes their SQL, not our wrapper.
             _ = try database.prepare(baseSQL)
             let statement = try database.prepare("SELECT * FROM (\(baseSQL)) LIMIT 0")
@@ -68,6 +91,29 @@ final class SQLiteSource: OpenedSource {
             database.close()
             throw SourceError("\(description) returns two columns named '\(column)'; give one of them another name with AS", jobKey: selectionKey)
         }
+    }
+
+    /// What is wrong when the file cannot be read at all, said so: not a database, or locked.
+    static func accessError(_ error: Error, shown: String, lockWait: Duration) -> SourceError {
+        guard let error = error as? SQLiteError else { return SourceError("cannot read the SQLite database '\(shown)': \(error)") }
+        if error.isNotADatabase {
+            return SourceError("'\(shown)' is not a SQLite database (\(error.message)); point 'source.sqlite' at a SQLite database file, or read CSV, TSV, NDJSON and JSON files with 'source.file'")
+        }
+        if error.isBusy {
+            return SourceError("the SQLite database '\(shown)' is locked by another connection (still locked after \(Format.duration(millis: Int64(milliseconds(lockWait))))); retry later, once the writer has committed")
+        }
+        return SourceError("cannot read the SQLite database '\(shown)': \(error.message)")
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int32 {
+        let (seconds, attoseconds) = duration.components
+        return Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+    }
+
+    static func journalMode(_ database: SQLiteDatabase) throws -> String {
+        let statement = try database.prepare("PRAGMA journal_mode")
+        guard try statement.step() else { return "" }
+        return statement.text(at: 0)?.lowercased() ?? ""
     }
 
     static func message(of error: Error) -> String {
@@ -170,13 +216,44 @@ final class SQLiteSource: OpenedSource {
 
     func makeReader(_ window: ReadWindow?, resume: FileResume?) throws -> any RowReader {
         let (sql, parameters) = readStatement(window)
-        let statement = try prepare(sql)
-        try statement.bind(parameters)
+        let statement: SQLiteStatement
+        if readsInPlace {
+            statement = try prepare(sql)
+            try statement.bind(parameters)
+        } else {
+            statement = try copyAndEndTransaction(sql, parameters)
+        }
         return SQLiteRowReader(statement: statement, columns: columns, window: window, description: description)
     }
 
+    /// Copies the rows of `sql` into a temporary table within the run's read transaction (the
+    /// snapshot the high watermark came from), then ends the transaction, so the database is free
+    /// for writers while the run delivers. Returns the copy, in read order.
+    private func copyAndEndTransaction(_ sql: String, _ parameters: [Value]) throws -> SQLiteStatement {
+        copies += 1
+        let table = "temp.\(Self.quote("__syncjobs_read_\(copies)"))"
+        do {
+            // Untyped columns: values keep their storage class exactly.
+            let names = try database.prepare(sql).columnNames
+            try database.execute("CREATE TABLE \(table) (\(names.map(Self.quote).joined(separator: ", ")))")
+            let insert = try database.prepare("INSERT INTO \(table) \(sql)")
+            try insert.bind(parameters)
+            try insert.step()
+            try endTransaction()
+            return try database.prepare("SELECT * FROM \(table) ORDER BY rowid")
+        } catch {
+            throw SourceError("cannot read \(description): \(Self.message(of: error))")
+        }
+    }
+
+    private func endTransaction() throws {
+        guard inTransaction else { return }
+        inTransaction = false
+        try database.execute("COMMIT")
+    }
+
     func close() {
-        try? database.execute("COMMIT")
+        try? endTransaction()
         database.close()
     }
 }

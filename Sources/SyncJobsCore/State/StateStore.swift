@@ -364,11 +364,13 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
+    /// Records that a run covering `fireTime` has finished. The stored time never moves back.
     public func recordFire(job: String, fireTime: Int64, now: Int64) throws {
         try withDatabase {
             try run("""
                 INSERT INTO schedules (job, paused, last_fire_time, updated_at) VALUES (?1, 0, ?2, ?3)
-                ON CONFLICT(job) DO UPDATE SET last_fire_time = excluded.last_fire_time, updated_at = excluded.updated_at
+                ON CONFLICT(job) DO UPDATE SET last_fire_time = max(coalesce(last_fire_time, excluded.last_fire_time), excluded.last_fire_time),
+                    updated_at = excluded.updated_at
                 """, [.string(job), .int(fireTime), .int(now)])
         }
     }

@@ -73,10 +73,20 @@ public struct RunResult: Sendable {
     public var failure: Failure?
     /// The run stopped reading before the end because it was asked to (daemon shutdown).
     public var stopped = false
+    /// The run was cancelled (it outlasted the daemon's shutdown grace period).
+    public var cancelled = false
     /// The first rejected rows, for output (all are in the state database).
     public var rejectedSamples: [RejectedRow] = []
 
     public var succeeded: Bool { failure == nil }
+
+    /// What run history records, and the log says: a run stopped or cancelled before its end is
+    /// `interrupted`; one that ran to its end `succeeded` or `failed`.
+    public var status: RunStatus {
+        if cancelled { return .interrupted }
+        if failure != nil { return .failed }
+        return stopped ? .interrupted : .succeeded
+    }
 
     public var errorMessage: String? {
         switch failure {
@@ -145,7 +155,7 @@ public final class JobRunner: @unchecked Sendable {
             do {
                 try state.updateRun(runID, counts: result.counts, window: (result.windowLower, result.windowUpper),
                                     checkpoint: result.checkpoint)
-                try state.finishRun(runID, status: !result.succeeded ? .failed : result.stopped ? .interrupted : .succeeded,
+                try state.finishRun(runID, status: result.status,
                                     endedAt: startedAt + Int64(result.seconds * 1000), error: result.errorMessage)
             } catch {
                 logger.error("Cannot record the run's end", metadata: ["error": "\(error)"])
@@ -153,7 +163,7 @@ public final class JobRunner: @unchecked Sendable {
             try? state.releaseLock(job: job.name)
         }
         logger.info("Run finished", metadata: [
-            "status": "\(result.succeeded ? "succeeded" : "failed")",
+            "status": "\(result.status.rawValue)",
             "rows.read": "\(result.counts.rowsRead)", "rows.sent": "\(result.counts.rowsSent)",
             "rows.rejected": "\(result.counts.rowsRejected)", "requests": "\(result.counts.requests)",
         ])
@@ -458,7 +468,10 @@ public final class JobRunner: @unchecked Sendable {
         try await destination?.close()
         if let progress { progress(counts, (ContinuousClock.now - runStart).seconds) }
         if let failure {
-            if failure is CancellationError { throw RunError("the run was interrupted; delivered rows are checkpointed") }
+            if failure is CancellationError || Task.isCancelled {
+                result.cancelled = true
+                throw RunError("the run was interrupted; delivered rows are checkpointed")
+            }
             throw failure
         }
     }

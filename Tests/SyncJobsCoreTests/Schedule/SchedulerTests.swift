@@ -94,6 +94,38 @@ import Testing
         #expect(machine.due(now: now, capacity: 4).isEmpty)
     }
 
+    @Test func aRunThatCannotStartIsTriedAgainWithBackoffAndItsFireTimesStayDue() throws {
+        var machine = SchedulerStateMachine()
+        let t0 = Self.ms("2026-11-22T10:00:00Z")
+        machine.update(name: "h", schedule: spec(.hourly, "2026-11-22T10:00:00Z"), lastFire: nil, paused: false, now: t0)
+        var now = t0 + 60_000
+        #expect(machine.due(now: now, capacity: 4) == [.start(job: "h", fireTime: t0, fireCount: 1)])
+        // Each failed start waits longer: 15 s, 30 s, 1, 2 and 4 min, then every 5 min.
+        var delays: [Int64] = []
+        for attempt in 1...7 {
+            let retry = machine.notCovered(name: "h", now: now)
+            let next = try #require(retry)
+            #expect(next.attempt == attempt)
+            delays.append(next.retryAt - now)
+            #expect(machine.nextWake(now: now) == next.retryAt)
+            #expect(machine.due(now: next.retryAt - 1, capacity: 4).isEmpty)
+            now = next.retryAt
+            // The fire time is still due.
+            #expect(machine.due(now: now, capacity: 4) == [.start(job: "h", fireTime: t0, fireCount: 1)])
+        }
+        #expect(delays == [15_000, 30_000, 60_000, 120_000, 240_000, 300_000, 300_000])
+        // Still failing at 11:01, when the 11:00 fire time has passed too; then the job file changes,
+        // so it is tried at once, and one run covers both fire times.
+        now = t0 + Self.hour + 60_000
+        machine.notCovered(name: "h", now: now)
+        machine.retryNow(name: "h")
+        #expect(machine.nextWake(now: now) == now)
+        #expect(machine.due(now: now, capacity: 4) == [.start(job: "h", fireTime: t0 + Self.hour, fireCount: 2)])
+        machine.finished(name: "h")
+        #expect(machine.jobs["h"]?.lastFire == t0 + Self.hour)
+        #expect(machine.nextWake(now: now) == t0 + 2 * Self.hour)
+    }
+
     @Test func onceFiresOnceAndOnDemandNever() {
         var machine = SchedulerStateMachine()
         let now = Self.ms("2026-11-22T12:00:00Z")

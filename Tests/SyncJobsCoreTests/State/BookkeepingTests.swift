@@ -138,7 +138,7 @@ import Testing
         _ = StatusCommand.execute(workspace: t.workspace, job: "events", json: false, output: output)
         #expect(output.stdout.contains("""
               rejected rows: 1 (and 1 refused earlier, since delivered by 'jobs retry')
-                run #1 row 3: the destination refused the batch: HTTP 400: BAD_REQUEST: refused u3
+                run #1 row 3 (in ts order): the destination refused the batch: HTTP 400: BAD_REQUEST: refused u3
             """), "\(output.stdout)")
     }
 

@@ -64,6 +64,8 @@ public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible, 
     public var isInterrupted: Bool { resultCode == SQLITE_INTERRUPT }
     /// The database file could not be opened (missing, unreadable, its directory missing).
     public var isCantOpen: Bool { resultCode == SQLITE_CANTOPEN }
+    /// The file is not a SQLite database (or is encrypted).
+    public var isNotADatabase: Bool { resultCode == SQLITE_NOTADB }
     /// A write on a connection or file that is read-only.
     public var isReadOnly: Bool { resultCode == SQLITE_READONLY }
     /// A column read as a `Value` held a BLOB.
