@@ -1,19 +1,88 @@
 #!/usr/bin/env bash
 # Prints throughput (rows/s) and peak memory of `jobs run` on generated data, release build.
-#   scripts/benchmark.sh [ROWS]        (default 1,000,000 rows)
+#   scripts/benchmark.sh [ROWS]             (default 1,000,000 rows)
+#   scripts/benchmark.sh --vs-sqlite [ROWS] only the comparison with `sqlite3 -json` (below)
 # The larger run at the end reads ten times as many rows to show memory does not grow with the source.
+# JOBS_BIN=path runs another build of `jobs` (an older commit's, to compare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ONLY_VS_SQLITE=
+if [ "${1:-}" = "--vs-sqlite" ]; then ONLY_VS_SQLITE=1; shift; fi
 ROWS=${1:-1000000}
 swift build -c release --product jobs >/dev/null
 swift build -c release --product mparticle-sink >/dev/null
-BIN="$PWD/.build/release/jobs"
+BIN="${JOBS_BIN:-$PWD/.build/release/jobs}"
 SINK="$PWD/.build/release/mparticle-sink"
 WORK=$(mktemp -d)
 SINK_PID=
 cleanup() { exec 3>&- 2>/dev/null || true; [ -n "$SINK_PID" ] && wait "$SINK_PID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
-mkdir -p "$WORK/jobs" "$WORK/data"
+mkdir -p "$WORK/jobs" "$WORK/data" "$WORK/out"
+
+# The engine against the fastest way to get the same table out of SQLite as JSON: a 12-column
+# event table, full sync to a file, against `sqlite3 -json` writing the table to a file on the same
+# disk. Median of 5 alternating pairs; the ratio is syncjobs' wall time over sqlite3's.
+vs_sqlite() {
+    command -v sqlite3 >/dev/null || { echo "vs sqlite3 -json: skipped (no sqlite3 command; apt-get install sqlite3)"; return; }
+    python3 - "$WORK/data/events12.db" "$ROWS" <<'PY'
+import sqlite3, sys
+from datetime import datetime, timedelta, timezone
+path, rows = sys.argv[1], int(sys.argv[2])
+base = datetime(2026, 1, 1, tzinfo=timezone.utc)
+db = sqlite3.connect(path)
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("""CREATE TABLE events (id INTEGER, customer_id TEXT, email TEXT, event_name TEXT, occurred_at TEXT,
+    platform TEXT, os_version TEXT, sku TEXT, price REAL, category TEXT, campaign TEXT, quantity INTEGER)""")
+names = ["Product Viewed", "Added to Cart", "Order Completed", "Search"]
+db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+    ((n, f"C{n % 50000:06d}", f"user{n % 50000}@example.com", names[n % 4],
+      (base + timedelta(seconds=n)).strftime("%Y-%m-%dT%H:%M:%SZ"), ["iOS", "Android", "web"][n % 3], f"{17 + n % 3}.{n % 7}",
+      f"SKU-{n % 997}", (n % 10000) / 100, ["shoes", "books", "garden"][n % 3], f"spring-{n % 12}", n % 5 + 1)
+     for n in range(1, rows + 1)))
+db.commit()
+PY
+    cat > "$WORK/jobs/sqlite-events-full.yaml" <<YAML
+name: sqlite-events-full
+type: event
+source: { sqlite: ../data/events12.db, table: events }
+mapping:
+  - { column: customer_id, to: user_identities.customer_id }
+  - { column: email, to: user_identities.email }
+  - { column: event_name, to: events.data.event_name }
+  - { column: occurred_at, to: events.data.timestamp_unixtime_ms }
+  - { column: platform, to: device_info.platform }
+  - { column: os_version, to: device_info.os_version }
+  - { ignore: id }
+  - { column: \$unmapped, to: events.data.custom_attributes.* }
+destination: { path: ../out/sqlite-events-full.ndjson, environment: production }
+YAML
+    python3 - "$BIN" "$WORK" <<'PY'
+import os, statistics, subprocess, sys, time
+binary, work = sys.argv[1], sys.argv[2]
+def timed(command, stdout):
+    start = time.perf_counter()
+    subprocess.run(command, stdout=stdout, check=True)
+    return time.perf_counter() - start
+ours, theirs, peaks = [], [], []
+for _ in range(5):
+    out = os.path.join(work, "out", "sqlite-events-full.ndjson")
+    if os.path.exists(out): os.remove(out)
+    rss_file = os.path.join(work, "rss")
+    ours.append(timed(["/usr/bin/time", "-f", "%M", "-o", rss_file, binary, "run", "sqlite-events-full",
+                       "--jobs", os.path.join(work, "jobs"), "--state", os.path.join(work, "state-vs.db")], subprocess.DEVNULL))
+    peaks.append(int(open(rss_file).read().split()[-1]) / 1024)
+    with open(os.path.join(work, "out", "sqlite3.json"), "w") as f:
+        theirs.append(timed(["sqlite3", "-json", os.path.join(work, "data", "events12.db"), "SELECT * FROM events"], f))
+a, b = statistics.median(ours), statistics.median(theirs)
+print(f"vs sqlite3 -json: 12-column event table, full sync to a file, median of 5 alternating pairs")
+print(f"  syncjobs {a:6.2f} s   sqlite3 -json {b:6.2f} s   ratio {a / b:.2f}x   syncjobs peak RSS {max(peaks):.1f} MiB")
+PY
+}
+if [ -n "$ONLY_VS_SQLITE" ]; then
+    echo "syncjobs benchmark: $ROWS rows, $(nproc) cores, $(uname -m)"
+    vs_sqlite
+    exit 0
+fi
 
 python3 - "$WORK/data" "$ROWS" <<'PY'
 import csv, json, os, random, sqlite3, sys
@@ -104,6 +173,7 @@ echo "syncjobs benchmark: $ROWS rows, $(nproc) cores, $(uname -m)"
 for job in csv-events ndjson-events sqlite-users sqlite-users-full looker-users csv-events-10x; do measure "$job"; done
 echo "second incremental run of csv-events (nothing new):"
 measure csv-events
+vs_sqlite
 
 # The mParticle destination over loopback: a keep-alive sink that accepts every request at once
 # (checks auth and size, counts batches, parses nothing), 8 requests in flight.
