@@ -4,9 +4,9 @@ import Foundation
 ///
 /// A run reads the file as it was when the run started: bytes appended later are left for the
 /// next run. Files have no order, so incremental runs scan every record and keep those in the
-/// window; an interrupted pass resumes from the byte offset of the last acknowledged row when the
-/// file is unchanged.
-final class FileSource: OpenedSource {
+/// window; an interrupted pass resumes from the byte offset of the last acknowledged row only when
+/// the file is unchanged in every way `FileFingerprint` can tell.
+final class FileSource: ResumableSource {
     let path: String
     let format: FileFormat
     let columns: [String]
@@ -30,19 +30,11 @@ final class FileSource: OpenedSource {
             throw SourceError("the source '\(shown)' is not a regular file")
         }
         snapshotSize = Int64(info.st_size)
-        fingerprint = FileFingerprint(device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
-                                      head: Self.headHash(path: path, size: snapshotSize))
+        fingerprint = FileIdentity.fingerprint(path: path, info: info)
         description = format == .looker ? "Looker result \(shown)" : "\(format.rawValue.uppercased()) file \(shown)"
         let reader = try Self.recordReader(path: path, format: format, startOffset: nil, startNumber: 0, endOffset: Int64(info.st_size))
         columns = reader.columns
         lookerFields = (reader as? LookerRecordReader)?.fields
-    }
-
-    static func headHash(path: String, size: Int64) -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
-        defer { try? handle.close() }
-        let data = (try? handle.read(upToCount: Int(min(size, 65_536)))) ?? Data()
-        return RowHash.murmur3([UInt8](data)).description
     }
 
     static func recordReader(path: String, format: FileFormat, startOffset: Int64?, startNumber: Int,
@@ -101,13 +93,24 @@ final class FileSource: OpenedSource {
     func makeReader(_ window: ReadWindow?, resume: FileResume?) throws -> any RowReader {
         var startOffset: Int64?
         var startNumber = 0
-        if let resume, resume.fingerprint == fingerprint, resume.offset <= snapshotSize {
+        if let resume, verifyResume(resume) == .resume {
             startOffset = resume.offset
             startNumber = resume.rowNumber
         }
         let records = try Self.recordReader(path: path, format: format, startOffset: startOffset, startNumber: startNumber,
                                             endOffset: snapshotSize)
         return FileRowReader(records: records, columns: columns, window: window)
+    }
+
+    func verifyResume(_ resume: FileResume) -> ResumeVerdict {
+        guard let fingerprint else { return .restart("the file cannot be identified") }
+        return FileIdentity.verify(resume, current: fingerprint, path: path)
+    }
+
+    func sealResume(_ resume: FileResume) -> FileResume {
+        var sealed = resume
+        sealed.precedingHash = FileIdentity.precedingHash(path: path, offset: resume.offset)
+        return sealed
     }
 
     func close() {}

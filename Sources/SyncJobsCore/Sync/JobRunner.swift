@@ -217,8 +217,11 @@ public final class JobRunner: @unchecked Sendable {
                 try state.recordRejected(job: job.name, runID: runID, rejectedBuffer)
                 rejectedBuffer.removeAll(keepingCapacity: true)
             }
-            guard let checkpoint = prefix.checkpoint, prefix.changedSinceStore,
+            guard var checkpoint = prefix.checkpoint, prefix.changedSinceStore,
                   force || prefix.appliedSinceStore >= options.checkpointEvery else { return }
+            if let resume = checkpoint.resume, let file = source as? any ResumableSource {
+                checkpoint.resume = file.sealResume(resume)
+            }
             try await destination?.makeDurable()
             try state.storeCheckpoint(job: job.name, checkpoint, runID: result.runID)
             prefix.markStored()
