@@ -139,9 +139,7 @@ final class FileRowReader: RowReader {
                 let cell = window.columnIndex < record.values.count ? record.values[window.columnIndex] : .null
                 guard let iterator = window.type.normalize(cell) else {
                     if !window.includeUnreadable { continue }
-                    let reason = cell.isNull
-                        ? "iterator column '\(window.column)' is null"
-                        : "iterator column '\(window.column)' holds \(ValueConversion.quoted(cell)), which is not \(window.type.expectation)"
+                    let reason = window.type.rejection(column: window.column, cell: cell)
                     return .rejected(number: record.number, reason: reason, row: row.asObject(columns: columns), endOffset: record.endOffset)
                 }
                 if let lower = window.lower, iterator < lower { continue }
