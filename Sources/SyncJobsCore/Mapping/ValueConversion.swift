@@ -29,7 +29,7 @@ enum ValueConversion {
         if value.isNull { return .success(.null) }
         switch type {
         case .string:
-            guard let text = value.scalarText else { return .failure(Reason("a \(value.kindName) cannot be converted to text")) }
+            guard let text = value.scalarText else { return .failure(Reason("\(value.kindPhrase) cannot be converted to text")) }
             return .success(.string(text))
         case .integer:
             return integerResult(value).map(Value.int)
@@ -70,10 +70,10 @@ enum ValueConversion {
         if value.isNull { return .success(nil) }
         switch kind {
         case .identity:
-            guard let text = value.scalarText else { return .failure(Reason("an identity must be a single value, not a \(value.kindName)")) }
+            guard let text = value.scalarText else { return .failure(Reason("an identity must be a single value, not \(value.kindPhrase)")) }
             return .success(text.isEmpty ? nil : .string(text))
         case .text(let maxLength):
-            guard let text = value.scalarText else { return .failure(Reason("expected text, got a \(value.kindName)")) }
+            guard let text = value.scalarText else { return .failure(Reason("expected text, got \(value.kindPhrase)")) }
             if let maxLength, text.utf8.count > maxLength, text.count > maxLength {
                 return .failure(Reason("is \(text.count) characters long; the limit is \(maxLength)"))
             }
@@ -121,7 +121,7 @@ enum ValueConversion {
                 for item in items {
                     guard let text = item.scalarText else {
                         if item.isNull { continue }
-                        return .failure(Reason("holds a \(item.kindName) inside a list; list entries must be single values"))
+                        return .failure(Reason("holds \(item.kindPhrase) inside a list; list entries must be single values"))
                     }
                     if text.utf8.count > attributeListEntryMax, text.count > attributeListEntryMax {
                         return .failure(Reason("has a list entry \(text.count) characters long; list entries are limited to \(attributeListEntryMax)"))
@@ -136,7 +136,7 @@ enum ValueConversion {
             }
         case .eventAttribute:
             guard let text = value.scalarText else {
-                return .failure(Reason("is a \(value.kindName); event attributes take a single value"))
+                return .failure(Reason("is \(value.kindPhrase); event attributes take a single value"))
             }
             if text.utf8.count > attributeValueMax, text.count > attributeValueMax {
                 return .failure(Reason("is \(text.count) characters long; event attribute values are limited to \(attributeValueMax)"))

@@ -15,10 +15,15 @@ final class FileSource: ResumableSource {
     let fingerprint: FileFingerprint?
     /// A Looker result's fields with their tags, for `mapping: looker`; nil for other formats.
     let lookerFields: [LookerField]?
+    /// Set when an NDJSON or JSON file holds no records at all: a run sends nothing and says so.
+    let emptyNote: String?
     var acceptsExtraKeys: Bool { format == .ndjson || format == .json }
     var deliversInIteratorOrder: Bool { false }
 
-    init(path: String, format: FileFormat) throws {
+    /// - Parameter namedColumns: the columns the job names; an NDJSON or JSON file with no object
+    ///   records has no columns of its own (they come from the first object), so it is taken to
+    ///   have these, and the mapping is checked once the file holds a record.
+    init(path: String, format: FileFormat, namedColumns: [String] = []) throws {
         self.path = path
         self.format = format
         let shown = Paths.display(path)
@@ -33,8 +38,14 @@ final class FileSource: ResumableSource {
         fingerprint = FileIdentity.fingerprint(path: path, info: info)
         description = format == .looker ? "Looker result \(shown)" : "\(format.rawValue.uppercased()) file \(shown)"
         let reader = try Self.recordReader(path: path, format: format, startOffset: nil, startNumber: 0, endOffset: Int64(info.st_size))
-        columns = reader.columns
         lookerFields = (reader as? LookerRecordReader)?.fields
+        if (format == .ndjson || format == .json) && reader.columns.isEmpty {
+            columns = namedColumns
+            emptyNote = try reader.next() == nil ? "\(shown) holds no records, so there is nothing to send" : nil
+        } else {
+            columns = reader.columns
+            emptyNote = nil
+        }
     }
 
     static func recordReader(path: String, format: FileFormat, startOffset: Int64?, startNumber: Int,
@@ -150,5 +161,22 @@ final class FileRowReader: RowReader {
             }
         }
         return nil
+    }
+}
+
+extension JobDefinition {
+    /// Every column the job names: in its mapping, `key:` and `sync.iterator`, in that order.
+    var namedColumns: [String] {
+        var names: [String] = []
+        for entry in mapping {
+            switch entry.input {
+            case .column(let name), .ignore(let name): names.append(name)
+            case .staticValue, .unmapped: break
+            }
+        }
+        names += key ?? []
+        if let iterator = sync.iterator { names.append(iterator) }
+        var seen: Set<String> = []
+        return names.filter { seen.insert($0).inserted }
     }
 }

@@ -87,7 +87,7 @@ public enum SourceOpener {
         case .sqlite(let path, let selection):
             return try SQLiteSource(path: path, selection: selection)
         case .file(let path, let format):
-            return try FileSource(path: path, format: format)
+            return try FileSource(path: path, format: format, namedColumns: job.namedColumns)
         }
     }
 }

@@ -55,6 +55,16 @@ public enum Value: Sendable, Hashable {
         }
     }
 
+    /// The kind with its article ("an object", "a list", "null"), for messages.
+    public var kindPhrase: String {
+        switch self {
+        case .null: return "null"
+        case .int: return "an integer"
+        case .object: return "an object"
+        default: return "a \(kindName)"
+        }
+    }
+
     /// Looks up a key of an object value.
     public subscript(key: String) -> Value? {
         guard case .object(let entries) = self else { return nil }

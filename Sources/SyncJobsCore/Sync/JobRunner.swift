@@ -178,8 +178,8 @@ public final class JobRunner: @unchecked Sendable {
                                         fullRefresh: options.fullRefresh, now: startedAt, explicit: options.window)
         result.windowLower = window.lowerDisplay
         result.windowUpper = window.upperDisplay
-        result.notes = window.notes
-        for note in window.notes { logger.notice("\(note)") }
+        result.notes = [(source as? FileSource)?.emptyNote].compactMap { $0 } + window.notes
+        for note in result.notes { logger.notice("\(note)") }
 
         var prefix = AcknowledgedPrefix(checkpoint: window.stateless ? nil : initialCheckpoint(window, source: source),
                                         sortedSource: source.deliversInIteratorOrder)
