@@ -206,6 +206,9 @@ enum ValueConversion {
         switch value {
         case .number: return value
         case .string(let s):
+            // Spaces are no digits, so the fast answer needs no trimmed copy.
+            let significant = JSONNumber.countSignificantDigits(Substring(s).utf8)
+            if significant <= 15 && (double.isNormal || (double == 0 && significant == 0)) { return nil }
             let t = s.trimmingCharacters(in: .whitespaces)
             guard !JSONNumber.holdsExactly(double, literal: Substring(t).utf8) else { return nil }
             return JSONNumber.literal(t).map(Value.number)
