@@ -66,7 +66,12 @@ public enum ValidateCommand {
             return diagnostics
         }
         defer { source.close() }
-        let (_, mappingDiagnostics) = MappingCompiler.compile(job: job, for: source)
+        var (_, mappingDiagnostics) = MappingCompiler.compile(job: job, for: source)
+        if let empty = (source as? FileSource)?.emptyNote {
+            // The file has no columns yet: the job's own are assumed, so "not sent" is no news.
+            mappingDiagnostics.removeAll { $0.severity == .warning && $0.message.contains("neither mapped nor ignored") }
+            mappingDiagnostics.append(Diagnostic(.warning, at: job.location("source"), "\(empty); the columns the mapping names are checked once it holds a record"))
+        }
         diagnostics.append(contentsOf: mappingDiagnostics)
         if let iterator = job.sync.iterator, job.sync.mode == .incremental, !source.columns.contains(iterator) {
             let hint = Spelling.suggestion(for: iterator, among: source.columns).map { "did you mean '\($0)'?" }

@@ -81,6 +81,7 @@ public enum LookerTags {
         case .bool(let b): return !b
         case .int(let i): return i == 0
         case .double(let d): return d == 0 || d.isNaN
+        case .number: return false
         case .string(let s): return s.isEmpty
         case .array, .object: return false
         }

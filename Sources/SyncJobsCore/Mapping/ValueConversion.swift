@@ -29,13 +29,13 @@ enum ValueConversion {
         if value.isNull { return .success(.null) }
         switch type {
         case .string:
-            guard let text = value.scalarText else { return .failure(Reason("a \(value.kindName) cannot be converted to text")) }
+            guard let text = value.scalarText else { return .failure(Reason("\(value.kindPhrase) cannot be converted to text")) }
             return .success(.string(text))
         case .integer:
-            guard let i = integer(value) else { return .failure(Reason("\(quoted(value)) is not an integer")) }
-            return .success(.int(i))
+            return integerResult(value).map(Value.int)
         case .number:
             guard let d = number(value) else { return .failure(Reason("\(quoted(value)) is not a number")) }
+            if let exact = exactNumber(value, d) { return .success(exact) }
             return .success(d == d.rounded() && abs(d) < 9e15 ? .int(Int64(d)) : .double(d))
         case .boolean:
             guard let b = boolean(value) else { return .failure(Reason("\(quoted(value)) is not true or false")) }
@@ -70,20 +70,20 @@ enum ValueConversion {
         if value.isNull { return .success(nil) }
         switch kind {
         case .identity:
-            guard let text = value.scalarText else { return .failure(Reason("an identity must be a single value, not a \(value.kindName)")) }
+            guard let text = value.scalarText else { return .failure(Reason("an identity must be a single value, not \(value.kindPhrase)")) }
             return .success(text.isEmpty ? nil : .string(text))
         case .text(let maxLength):
-            guard let text = value.scalarText else { return .failure(Reason("expected text, got a \(value.kindName)")) }
+            guard let text = value.scalarText else { return .failure(Reason("expected text, got \(value.kindPhrase)")) }
             if let maxLength, text.utf8.count > maxLength, text.count > maxLength {
                 return .failure(Reason("is \(text.count) characters long; the limit is \(maxLength)"))
             }
             return .success(.string(text))
         case .integer:
-            guard let i = integer(value) else { return .failure(Reason("\(quoted(value)) is not an integer")) }
-            return .success(.int(i))
+            return integerResult(value).map(Value.int)
         case .number:
             guard let d = number(value) else { return .failure(Reason("\(quoted(value)) is not a number")) }
             if case .int = value { return .success(value) }
+            if let exact = exactNumber(value, d) { return .success(exact) }
             return .success(d == d.rounded() && abs(d) < 9e15 && !isFractionText(value) ? .int(Int64(d)) : .double(d))
         case .boolean:
             guard let b = boolean(value) else { return .failure(Reason("\(quoted(value)) is not true or false")) }
@@ -110,7 +110,7 @@ enum ValueConversion {
                     return .failure(Reason("is \(text.count) characters long; user attribute values are limited to \(attributeValueMax)"))
                 }
                 return .success(value)
-            case .int, .double, .bool:
+            case .int, .double, .number, .bool:
                 return .success(value)
             case .array(let items):
                 if items.count > attributeListMax {
@@ -121,7 +121,7 @@ enum ValueConversion {
                 for item in items {
                     guard let text = item.scalarText else {
                         if item.isNull { continue }
-                        return .failure(Reason("holds a \(item.kindName) inside a list; list entries must be single values"))
+                        return .failure(Reason("holds \(item.kindPhrase) inside a list; list entries must be single values"))
                     }
                     if text.utf8.count > attributeListEntryMax, text.count > attributeListEntryMax {
                         return .failure(Reason("has a list entry \(text.count) characters long; list entries are limited to \(attributeListEntryMax)"))
@@ -136,7 +136,7 @@ enum ValueConversion {
             }
         case .eventAttribute:
             guard let text = value.scalarText else {
-                return .failure(Reason("is a \(value.kindName); event attributes take a single value"))
+                return .failure(Reason("is \(value.kindPhrase); event attributes take a single value"))
             }
             if text.utf8.count > attributeValueMax, text.count > attributeValueMax {
                 return .failure(Reason("is \(text.count) characters long; event attribute values are limited to \(attributeValueMax)"))
@@ -158,16 +158,60 @@ enum ValueConversion {
         return false
     }
 
+    /// Text is read exactly (`1e3` is 1000, `1.0000000000000000001` is not an integer), never
+    /// through a double that would round it.
     static func integer(_ value: Value) -> Int64? {
         switch value {
         case .int(let i): return i
         case .double(let d) where d.isFinite && d == d.rounded() && abs(d) < 9.2e18: return Int64(d)
+        case .number(let literal): return JSONNumber.Decimal(literal)?.exactInteger
         case .string(let s):
             let t = s.trimmingCharacters(in: .whitespaces)
             if let i = Int64(t) { return i }
-            if let d = Double(t), d.isFinite, d == d.rounded(), abs(d) < 9.2e18, t.first?.isLetter == false { return Int64(d) }
-            return nil
+            return JSONNumber.Decimal(t)?.exactInteger
         case .bool(let b): return b ? 1 : 0
+        default: return nil
+        }
+    }
+
+    /// The integer, or why there is none: an integer too large for a 64-bit field is named so.
+    static func integerResult(_ value: Value) -> Result<Int64, Reason> {
+        if let i = integer(value) { return .success(i) }
+        return .failure(Reason(integerFailure(value)))
+    }
+
+    static func integerFailure(_ value: Value) -> String {
+        if isIntegerBeyondRange(value) {
+            return "\(quoted(value)) is beyond the range of a 64-bit integer (\(Int64.min) to \(Int64.max))"
+        }
+        return "\(quoted(value)) is not an integer"
+    }
+
+    /// An integer that no 64-bit field can hold exactly (`18446744073709551615`, `1e20`).
+    static func isIntegerBeyondRange(_ value: Value) -> Bool {
+        let decimal: JSONNumber.Decimal?
+        switch value {
+        case .number(let literal): decimal = JSONNumber.Decimal(literal)
+        case .string(let s): decimal = JSONNumber.Decimal(s.trimmingCharacters(in: .whitespaces))
+        case .double(let d) where d.isFinite && d == d.rounded(): decimal = JSONNumber.Decimal("\(d)")
+        default: decimal = nil
+        }
+        guard let decimal, decimal.isInteger else { return false }
+        return decimal.exactInteger == nil
+    }
+
+    /// The value itself when a double would not hold it exactly: a `.number` literal, or number
+    /// text with more digits than a double keeps (as a JSON literal); nil when `double` is exact.
+    private static func exactNumber(_ value: Value, _ double: Double) -> Value? {
+        switch value {
+        case .number: return value
+        case .string(let s):
+            // Spaces are no digits, so the fast answer needs no trimmed copy.
+            let significant = JSONNumber.countSignificantDigits(Substring(s).utf8)
+            if significant <= 15 && (double.isNormal || (double == 0 && significant == 0)) { return nil }
+            let t = s.trimmingCharacters(in: .whitespaces)
+            guard !JSONNumber.holdsExactly(double, literal: Substring(t).utf8) else { return nil }
+            return JSONNumber.literal(t).map(Value.number)
         default: return nil
         }
     }
@@ -176,6 +220,7 @@ enum ValueConversion {
         switch value {
         case .int(let i): return Double(i)
         case .double(let d): return d.isFinite ? d : nil
+        case .number(let literal): return Double(literal)
         case .string(let s):
             let t = s.trimmingCharacters(in: .whitespaces)
             guard let first = t.first, first.isNumber || first == "-" || first == "+" || first == ".",

@@ -4,9 +4,9 @@ import Foundation
 ///
 /// A run reads the file as it was when the run started: bytes appended later are left for the
 /// next run. Files have no order, so incremental runs scan every record and keep those in the
-/// window; an interrupted pass resumes from the byte offset of the last acknowledged row when the
-/// file is unchanged.
-final class FileSource: OpenedSource {
+/// window; an interrupted pass resumes from the byte offset of the last acknowledged row only when
+/// the file is unchanged in every way `FileFingerprint` can tell.
+final class FileSource: ResumableSource {
     let path: String
     let format: FileFormat
     let columns: [String]
@@ -15,10 +15,15 @@ final class FileSource: OpenedSource {
     let fingerprint: FileFingerprint?
     /// A Looker result's fields with their tags, for `mapping: looker`; nil for other formats.
     let lookerFields: [LookerField]?
+    /// Set when an NDJSON or JSON file holds no records at all: a run sends nothing and says so.
+    let emptyNote: String?
     var acceptsExtraKeys: Bool { format == .ndjson || format == .json }
     var deliversInIteratorOrder: Bool { false }
 
-    init(path: String, format: FileFormat) throws {
+    /// - Parameter namedColumns: the columns the job names; an NDJSON or JSON file with no object
+    ///   records has no columns of its own (they come from the first object), so it is taken to
+    ///   have these, and the mapping is checked once the file holds a record.
+    init(path: String, format: FileFormat, namedColumns: [String] = []) throws {
         self.path = path
         self.format = format
         let shown = Paths.display(path)
@@ -31,19 +36,17 @@ final class FileSource: OpenedSource {
             throw SourceError("the source '\(shown)' is not a regular file", jobKey: "source.file")
         }
         snapshotSize = Int64(info.st_size)
-        fingerprint = FileFingerprint(device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
-                                      head: Self.headHash(path: path, size: snapshotSize))
+        fingerprint = FileIdentity.fingerprint(path: path, info: info)
         description = format == .looker ? "Looker result \(shown)" : "\(format.rawValue.uppercased()) file \(shown)"
         let reader = try Self.recordReader(path: path, format: format, startOffset: nil, startNumber: 0, endOffset: Int64(info.st_size))
-        columns = reader.columns
         lookerFields = (reader as? LookerRecordReader)?.fields
-    }
-
-    static func headHash(path: String, size: Int64) -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
-        defer { try? handle.close() }
-        let data = (try? handle.read(upToCount: Int(min(size, 65_536)))) ?? Data()
-        return RowHash.murmur3([UInt8](data)).description
+        if (format == .ndjson || format == .json) && reader.columns.isEmpty {
+            columns = namedColumns
+            emptyNote = try reader.next() == nil ? "\(shown) holds no records, so there is nothing to send" : nil
+        } else {
+            columns = reader.columns
+            emptyNote = nil
+        }
     }
 
     static func recordReader(path: String, format: FileFormat, startOffset: Int64?, startNumber: Int,
@@ -102,13 +105,24 @@ final class FileSource: OpenedSource {
     func makeReader(_ window: ReadWindow?, resume: FileResume?) throws -> any RowReader {
         var startOffset: Int64?
         var startNumber = 0
-        if let resume, resume.fingerprint == fingerprint, resume.offset <= snapshotSize {
+        if let resume, verifyResume(resume) == .resume {
             startOffset = resume.offset
             startNumber = resume.rowNumber
         }
         let records = try Self.recordReader(path: path, format: format, startOffset: startOffset, startNumber: startNumber,
                                             endOffset: snapshotSize)
         return FileRowReader(records: records, columns: columns, window: window)
+    }
+
+    func verifyResume(_ resume: FileResume) -> ResumeVerdict {
+        guard let fingerprint else { return .restart("the file cannot be identified") }
+        return FileIdentity.verify(resume, current: fingerprint, path: path)
+    }
+
+    func sealResume(_ resume: FileResume) -> FileResume {
+        var sealed = resume
+        sealed.precedingHash = FileIdentity.precedingHash(path: path, offset: resume.offset)
+        return sealed
     }
 
     func close() {}
@@ -137,9 +151,7 @@ final class FileRowReader: RowReader {
                 let cell = window.columnIndex < record.values.count ? record.values[window.columnIndex] : .null
                 guard let iterator = window.type.normalize(cell) else {
                     if !window.includeUnreadable { continue }
-                    let reason = cell.isNull
-                        ? "iterator column '\(window.column)' is null"
-                        : "iterator column '\(window.column)' holds \(ValueConversion.quoted(cell)), which is not \(window.type.expectation)"
+                    let reason = window.type.rejection(column: window.column, cell: cell)
                     return .rejected(number: record.number, reason: reason, row: row.asObject(columns: columns), endOffset: record.endOffset)
                 }
                 if let lower = window.lower, iterator < lower { continue }
@@ -150,5 +162,22 @@ final class FileRowReader: RowReader {
             }
         }
         return nil
+    }
+}
+
+extension JobDefinition {
+    /// Every column the job names: in its mapping, `key:` and `sync.iterator`, in that order.
+    var namedColumns: [String] {
+        var names: [String] = []
+        for entry in mapping {
+            switch entry.input {
+            case .column(let name), .ignore(let name): names.append(name)
+            case .staticValue, .unmapped: break
+            }
+        }
+        names += key ?? []
+        if let iterator = sync.iterator { names.append(iterator) }
+        var seen: Set<String> = []
+        return names.filter { seen.insert($0).inserted }
     }
 }

@@ -35,17 +35,13 @@ public struct ReadWindow: Sendable {
 
 /// Where an interrupted pass over an unordered file stopped.
 public struct FileResume: Sendable, Equatable, Codable {
+    /// The file when the interrupted run started.
     public var fingerprint: FileFingerprint
     public var offset: Int64
     public var rowNumber: Int
-}
-
-/// Identifies a file's content well enough to know a byte offset into it is still valid.
-public struct FileFingerprint: Sendable, Equatable, Codable {
-    public var device: UInt64
-    public var inode: UInt64
-    /// Hash of the first bytes of the file (up to 64 KiB).
-    public var head: String
+    /// Hash of the up to 64 KiB before `offset`, taken when the point was stored; nil in points
+    /// stored by earlier versions, which are never resumed (see `FileFingerprint`).
+    public var precedingHash: String?
 }
 
 /// A pull-based reader of rows; the engine calls `next` until nil.
@@ -102,7 +98,7 @@ public enum SourceOpener {
             case .sqlite(let path, let selection):
                 return try SQLiteSource(path: path, selection: selection)
             case .file(let path, let format):
-                return try FileSource(path: path, format: format)
+                return try FileSource(path: path, format: format, namedColumns: job.namedColumns)
             }
         } catch let error as SourceError {
             guard let key = error.jobKey else { throw error }

@@ -293,9 +293,7 @@ final class SQLiteRowReader: RowReader {
             let raw = try statement.value(at: Int32(columns.count))
             guard let iterator = IteratorValue(storage: raw) else {
                 let cell = values[window.columnIndex]
-                let reason = cell.isNull
-                    ? "iterator column '\(window.column)' is null"
-                    : "iterator column '\(window.column)' holds \(ValueConversion.quoted(cell)), which is not \(window.type.expectation)"
+                let reason = window.type.rejection(column: window.column, cell: cell)
                 return .rejected(number: number, reason: reason, row: row.asObject(columns: columns), endOffset: nil)
             }
             row.iterator = iterator

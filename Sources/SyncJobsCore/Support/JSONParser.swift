@@ -22,7 +22,8 @@ public struct JSONParseError: Error, CustomStringConvertible, Sendable, Equatabl
 /// Hand-written rather than `JSONSerialization`/`JSONDecoder` because sources need `Int64` kept
 /// apart from `Double`, object key order kept, and speed: it scans raw bytes and builds a
 /// `String` only once per string token. A number written without fraction or exponent that fits
-/// `Int64` becomes `.int` (so `-0` is `.int(0)`); any other number becomes `.double`.
+/// `Int64` becomes `.int` (so `-0` is `.int(0)`); any other number becomes `.double` when a double
+/// holds it exactly and `.number` with its literal when not (see `JSONNumber`).
 public enum JSONParser {
     /// Deeper nesting than this is rejected, so hostile input cannot exhaust the stack.
     public static let maximumDepth = 512
@@ -312,6 +313,8 @@ private struct ByteParser {
         // Accumulate negatively so that Int64.min fits.
         var accumulator: Int64 = 0
         var fitsInt64 = true
+        /// Digits from the first non-zero one on, integer and fraction parts together.
+        var significant = 0
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
             if index < count, isDigit(bytes[index]) { throw error("leading zeros are not allowed in numbers", at: start) }
@@ -323,6 +326,7 @@ private struct ByteParser {
                     let (next, overflow2) = times10.subtractingReportingOverflow(digit)
                     if overflow1 || overflow2 { fitsInt64 = false } else { accumulator = next }
                 }
+                significant += 1
                 index += 1
             }
         }
@@ -331,7 +335,10 @@ private struct ByteParser {
             isInteger = false
             index += 1
             guard index < count, isDigit(bytes[index]) else { throw error("expected a digit after the decimal point") }
-            while index < count, isDigit(bytes[index]) { index += 1 }
+            while index < count, isDigit(bytes[index]) {
+                if significant > 0 || bytes[index] != UInt8(ascii: "0") { significant += 1 }
+                index += 1
+            }
         }
         if index < count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             isInteger = false
@@ -345,11 +352,13 @@ private struct ByteParser {
             if accumulator != .min { return .int(-accumulator) }
         }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        guard let double = Double(text), double.isFinite else {
+        // An integer beyond Int64: a double would keep only its first 17 digits.
+        if isInteger { return .number(text) }
+        guard let value = JSONNumber.value(text, significantDigits: significant) else {
             let shown = text.utf8.count > 40 ? text.prefix(40) + "…" : Substring(text)
             throw error("number \(shown) is out of range", at: start)
         }
-        return .double(double)
+        return value
     }
 
     @inline(__always) func isDigit(_ byte: UInt8) -> Bool {

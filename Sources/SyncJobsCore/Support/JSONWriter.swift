@@ -93,6 +93,7 @@ public struct JSONWriter: Sendable {
         case .bool(let b): b ? raw("true") : raw("false")
         case .int(let i): int(i)
         case .double(let d): double(d)
+        case .number(let literal): bytes.append(contentsOf: literal.utf8)
         case .string(let s): string(s)
         case .array(let items):
             raw(UInt8(ascii: "["))

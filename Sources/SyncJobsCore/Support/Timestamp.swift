@@ -10,13 +10,14 @@
 /// Accepted (`␠` is one space; whitespace means space, tab, LF, VT, FF or CR, as in SQLite):
 ///
 ///     YYYY-MM-DD
-///     YYYY-MM-DD␠HH:MM            (or T instead of the space)
+///     YYYY-MM-DD␠HH:MM            (or T or t instead of the space)
 ///     YYYY-MM-DD␠HH:MM:SS
 ///     YYYY-MM-DD␠HH:MM:SS.F       (1 to 9 fraction digits)
 ///
-/// A form with a time may be followed by a zone `Z`, `z`, `+HH:MM` or `-HH:MM` (zone hours 00–14,
+/// A form with a time may be followed by a zone `Z`, `z`, `±HH:MM` or `±HHMM` (zone hours 00–14,
 /// minutes 00–59), optionally preceded by whitespace; any form may end in whitespace. Without a
-/// zone the time is UTC. Fields: year 0000–9999, month 01–12, a day that exists in that month,
+/// zone the time is UTC. `t` and `±HHMM` (what Python's `%z` writes) are beyond SQLite's grammar:
+/// the SQL side rewrites them to `T` and `±HH:MM` before `julianday()` reads the text. Fields: year 0000–9999, month 01–12, a day that exists in that month,
 /// hour 00–23, minute and second 00–59, and the result no later than 9999-12-31T23:59:59.999Z.
 /// Fractions round half up to whole milliseconds with SQLite's double arithmetic
 /// (`.0005` → 1 ms, `23:59:59.9999` → next day 00:00:00.000).
@@ -34,9 +35,9 @@
 ///   which C leaves undefined (on x86-64 the result is NULL);
 /// - text containing a NUL character (SQLite would parse only the part before it).
 ///
-/// Rejected by both, as in SQLite: leading whitespace, `+HHMM` zones, a zone after a date without a
-/// time, `t` as the separator, `,` as the decimal mark, single-digit fields, month 13, day 32,
-/// minute or second 60, zone hours above 14.
+/// Rejected by both, as in SQLite: leading whitespace, `+HH` zones, a zone after a date without a
+/// time, `,` as the decimal mark, single-digit fields, month 13, day 32, minute or second 60, zone
+/// hours above 14.
 public enum Timestamp {
     /// The latest instant SQLite's date functions represent: 9999-12-31T23:59:59.999Z.
     static let maximumMillis: Int64 = 253_402_300_799_999
@@ -58,7 +59,7 @@ public enum Timestamp {
 
         var millis = daysFromCivil(year: year, month: month, day: day) * millisPerDay
         if !scanner.restIsWhitespace {
-            guard scanner.take(" ") || scanner.take("T"),
+            guard scanner.take(" ") || scanner.take("T") || scanner.take("t"),
                   let timeOfDay = parseTimeAndZone(&scanner)
             else { return nil }
             millis += timeOfDay
@@ -103,9 +104,9 @@ public enum Timestamp {
         if scanner.take("Z") || scanner.take("z") {
             // UTC.
         } else if let sign = scanner.takeSign() {
-            guard let zoneHour = scanner.digits(2), zoneHour <= 14, scanner.take(":"),
-                  let zoneMinute = scanner.digits(2), zoneMinute <= 59
-            else { return nil }
+            guard let zoneHour = scanner.digits(2), zoneHour <= 14 else { return nil }
+            _ = scanner.take(":")
+            guard let zoneMinute = scanner.digits(2), zoneMinute <= 59 else { return nil }
             zoneMinutes = sign * (zoneHour * 60 + zoneMinute)
         }
         scanner.skipWhitespace()
@@ -148,8 +149,8 @@ public enum Timestamp {
     /// to the forms `parseMillis` accepts (see the type's documentation):
     /// - a 4-digit year first rules out `now`, numbers, bare times, negative years and leading
     ///   whitespace;
-    /// - after the date either exactly one space or `T` and the hour's first digit, or whitespace
-    ///   only;
+    /// - after the date either exactly one space, `T` or `t` and the hour's first digit, or
+    ///   whitespace only;
     /// - the hour, which then always sits at characters 12–13, is not 24;
     /// - no run of 10 digits after a `.` (in text `julianday` accepts, `.` only starts a fraction);
     /// - the day exists in its month (`julianday` itself checks only 01–31 and rolls the rest into
@@ -157,14 +158,21 @@ public enum Timestamp {
     ///   SQLite's `date()` misprints some days before the year 400 (`date(julianday('0300-03-01'))`
     ///   is `0300-02-29`), so a round trip through a Julian day number can't check it;
     /// - no NUL character, at which `julianday` would stop reading.
+    /// `julianday` then reads the text with a `t` separator made `T` and a `±HHMM` zone at its end
+    /// (before trailing whitespace) made `±HH:MM`, the two forms its own grammar lacks.
     /// The result is exact: `julianday` computes integer milliseconds and divides by 86 400 000, and
     /// the double it returns is precise to about 0.0001 ms for years 0000–9999, so rounding the
     /// product recovers the integer.
     public static func sqlMillisExpression(_ operand: String) -> String {
         let x = operand
+        let whitespace = "char(32, 9, 10, 11, 12, 13)"
+        let upperT = "(CASE WHEN substr(\(x), 11, 1) = 't' THEN substr(\(x), 1, 10) || 'T' || substr(\(x), 12) ELSE \(x) END)"
+        let trimmed = "rtrim(\(upperT), \(whitespace))"
+        let readable = "(CASE WHEN \(trimmed) GLOB '*[+-][0-9][0-9][0-9][0-9]'"
+            + " THEN substr(\(trimmed), 1, length(\(trimmed)) - 2) || ':' || substr(\(trimmed), -2) ELSE \(upperT) END)"
         return "(CASE WHEN typeof(\(x)) = 'text'"
             + " AND \(x) GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'"
-            + " AND (\(x) GLOB '??????????[ T][0-9]*' OR trim(substr(\(x), 11), char(32, 9, 10, 11, 12, 13)) = '')"
+            + " AND (\(x) GLOB '??????????[ Tt][0-9]*' OR trim(substr(\(x), 11), \(whitespace)) = '')"
             + " AND substr(\(x), 12, 2) <> '24'"
             + " AND \(x) NOT GLOB '*.[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]*'"
             + " AND substr(\(x), 9, 2) <= CASE substr(\(x), 6, 2)"
@@ -173,7 +181,7 @@ public enum Timestamp {
             + " THEN '29' ELSE '28' END"
             + " WHEN '04' THEN '30' WHEN '06' THEN '30' WHEN '09' THEN '30' WHEN '11' THEN '30' ELSE '31' END"
             + " AND instr(\(x), char(0)) = 0"
-            + " THEN CAST(round((julianday(\(x)) - 2440587.5) * 86400000.0) AS INTEGER) END)"
+            + " THEN CAST(round((julianday(\(readable)) - 2440587.5) * 86400000.0) AS INTEGER) END)"
     }
 
     // MARK: - Calendar arithmetic (proleptic Gregorian, as SQLite uses; the scheduler uses it too)

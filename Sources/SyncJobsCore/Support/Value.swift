@@ -8,6 +8,10 @@ public enum Value: Sendable, Hashable {
     case bool(Bool)
     case int(Int64)
     case double(Double)
+    /// A JSON number that neither `int` nor `double` holds exactly (an integer beyond Int64, a
+    /// decimal with more digits than a double keeps), kept as its literal so that it is written
+    /// with the source's own digits. Ordinary numbers never take this form (see `JSONNumber`).
+    case number(String)
     case string(String)
     case array([Value])
     case object([ObjectEntry])
@@ -33,6 +37,7 @@ public enum Value: Sendable, Hashable {
         case .bool(let b): return b ? "true" : "false"
         case .int(let i): return String(i)
         case .double(let d): return JSONWriter.formatDouble(d)
+        case .number(let literal): return literal
         case .string(let s): return s
         }
     }
@@ -43,10 +48,20 @@ public enum Value: Sendable, Hashable {
         case .null: return "null"
         case .bool: return "boolean"
         case .int: return "integer"
-        case .double: return "number"
+        case .double, .number: return "number"
         case .string: return "string"
         case .array: return "list"
         case .object: return "object"
+        }
+    }
+
+    /// The kind with its article ("an object", "a list", "null"), for messages.
+    public var kindPhrase: String {
+        switch self {
+        case .null: return "null"
+        case .int: return "an integer"
+        case .object: return "an object"
+        default: return "a \(kindName)"
         }
     }
 

@@ -48,6 +48,9 @@ public enum IteratorType: String, Sendable, CaseIterable {
             switch value {
             case .int(let i): return .double(Double(i))
             case .double(let d) where d.isFinite: return .double(d)
+            // Compared as a double: two literals that share one are ties, which the boundary
+            // rows keep apart.
+            case .number(let literal): return Double(literal).map(IteratorValue.double)
             case .string(let text):
                 guard let d = Double(text), d.isFinite, text.first.map({ $0 == "-" || $0 == "." || $0.isNumber }) == true else { return nil }
                 return .double(d)
@@ -56,10 +59,51 @@ public enum IteratorType: String, Sendable, CaseIterable {
         case .string:
             switch value {
             case .string(let s): return .string(s)
-            case .int, .double: return value.scalarText.map(IteratorValue.string)
+            case .int, .double, .number: return value.scalarText.map(IteratorValue.string)
             default: return nil
             }
         }
+    }
+
+    /// Why a cell cannot be read as this type, for its rejected-row record: with the range of an
+    /// integer too large, and a hint when a time iterator holds unix seconds or milliseconds.
+    func rejection(column: String, cell: Value) -> String {
+        if cell.isNull { return "iterator column '\(column)' is null" }
+        let holds = "iterator column '\(column)' holds \(ValueConversion.quoted(cell))"
+        switch self {
+        case .integer, .unixMs, .unixS:
+            if ValueConversion.isIntegerBeyondRange(cell) {
+                return "\(holds), which is beyond the range of a 64-bit integer (\(Int64.min) to \(Int64.max))"
+            }
+        case .timestamp, .date:
+            if let hint = Self.unixTimeHint(cell) { return "\(holds), which is not \(expectation); \(hint)" }
+        case .number, .string:
+            break
+        }
+        return "\(holds), which is not \(expectation)"
+    }
+
+    /// "it looks like unix seconds (2026-01-01T00:00:00Z): set 'iterator_type: unix_s'" for a
+    /// number of seconds or milliseconds between 1973 and 2286.
+    static func unixTimeHint(_ cell: Value) -> String? {
+        let number: Double
+        switch cell {
+        case .int(let i): number = Double(i)
+        case .double(let d): number = d
+        case .string(let text):
+            let t = text.trimmingCharacters(in: .whitespaces)
+            guard let first = t.utf8.first, first &- 48 < 10, JSONNumber.isJSONNumber(Substring(t).utf8),
+                  let d = Double(t) else { return nil }
+            number = d
+        default: return nil
+        }
+        if number >= 1e8 && number < 1e10 {
+            return "it looks like unix seconds (\(Timestamp.format(millis: Int64((number * 1000).rounded())))): set 'iterator_type: unix_s'"
+        }
+        if number >= 1e11 && number < 1e13 {
+            return "it looks like unix milliseconds (\(Timestamp.format(millis: Int64(number.rounded())))): set 'iterator_type: unix_ms'"
+        }
+        return nil
     }
 
     private static func integerValue(_ value: Value) -> Int64? {

@@ -193,8 +193,8 @@ public final class JobRunner: @unchecked Sendable {
                                         fullRefresh: options.fullRefresh, now: startedAt, explicit: options.window)
         result.windowLower = window.lowerDisplay
         result.windowUpper = window.upperDisplay
-        result.notes = window.notes
-        for note in window.notes { logger.notice("\(note)") }
+        result.notes = [(source as? FileSource)?.emptyNote].compactMap { $0 } + window.notes
+        for note in result.notes { logger.notice("\(note)") }
 
         var prefix = AcknowledgedPrefix(checkpoint: window.stateless ? nil : initialCheckpoint(window, source: source),
                                         sortedSource: source.deliversInIteratorOrder)
@@ -265,6 +265,9 @@ public final class JobRunner: @unchecked Sendable {
                     return
                 }
                 checkpoint = ahead
+            }
+            if let resume = checkpoint.resume, let file = source as? any ResumableSource {
+                checkpoint.resume = file.sealResume(resume)
             }
             try await destination?.makeDurable()
             try state.storeCheckpoint(job: job.name, checkpoint, runID: result.runID)

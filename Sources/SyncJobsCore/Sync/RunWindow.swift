@@ -92,11 +92,12 @@ public struct RunWindow: Sendable {
         }
         var resume: FileResume?
         if let stored = checkpoint?.resume {
-            if stored.fingerprint == source.fingerprint {
+            switch (source as? any ResumableSource)?.verifyResume(stored) ?? .restart("the source cannot resume") {
+            case .resume:
                 resume = stored
                 notes.append("resuming the interrupted pass over the file at row \(stored.rowNumber + 1)")
-            } else {
-                notes.append("the file changed since the interrupted run, so the pass starts again from its first row")
+            case .restart(let reason):
+                notes.append("\(reason), so the pass starts again from its first row")
             }
         }
         return RunWindow(read: read, startCheckpoint: checkpoint, boundary: boundary, resume: resume, notes: notes)

@@ -204,7 +204,7 @@ import Testing
         #expect(run.rejectedSamples.map(\.reason) == [
             "iterator column 'ts' is null",
             "iterator column 'ts' holds 'yesterday', which is not an ISO 8601 timestamp like 2026-01-01T00:00:00Z",
-            "iterator column 'ts' holds 1767225600, which is not an ISO 8601 timestamp like 2026-01-01T00:00:00Z",
+            "iterator column 'ts' holds 1767225600, which is not an ISO 8601 timestamp like 2026-01-01T00:00:00Z; it looks like unix seconds (2026-01-01T00:00:00Z): set 'iterator_type: unix_s'",
         ])
         let recorded = try t.state().rejectedRows(job: "events", limit: 10)
         #expect(recorded.total == 3)

@@ -28,14 +28,7 @@ struct JSONColumnAligner {
     }
 
     /// The value as a noun phrase for "… is X, not an object" messages.
-    static func describeKind(_ value: Value) -> String {
-        switch value {
-        case .null: return "null"
-        case .int: return "an integer"
-        case .array: return "a list"
-        default: return "a \(value.kindName)"
-        }
-    }
+    static func describeKind(_ value: Value) -> String { value.kindPhrase }
 }
 
 extension UnsafeRawBufferPointer {

@@ -34,7 +34,8 @@ public struct LookerField: Sendable, Hashable {
 /// The document is one object: metadata, `fields` (measures, dimensions and table calculations
 /// with their tags), then `data`, an array of rows mapping a field name to a cell
 /// `{value, rendered, links, …}`. Only the `fields` object is parsed whole; `data` is read one
-/// row at a time by `JSONArrayElementSource`, so memory stays bounded whatever the result size.
+/// row at a time by `JSONArrayElementSource`, so memory stays bounded whatever the result size;
+/// a `data` array cut short or broken gives its rows up to the damage, then one malformed row.
 /// Columns are the field names in the action's visit order (measures, dimensions, table
 /// calculations) and a row's values are its cells' `value`s. Pivoted results are refused: their
 /// cells hold one value per pivot column, which no single mParticle field can take.
@@ -68,7 +69,7 @@ public final class LookerRecordReader: FileRecordReader {
         self.indexByName = indexByName
         elements = try JSONArrayElementSource(path: path, startOffset: startOffset, startNumber: startNumber, endOffset: endOffset,
                                               maximumElementBytes: self.maximumRecordBytes, arrayOffset: header.dataOffset,
-                                              stopsAtArrayEnd: true)
+                                              stopsAtArrayEnd: true, arrayName: "the 'data' array", elementName: "row")
     }
 
     public func next() throws -> FileRecordResult? {
@@ -77,6 +78,10 @@ public final class LookerRecordReader: FileRecordReader {
         func malformed(_ reason: String) -> FileRecordResult {
             let raw = element.oversizedPrefix.map { prefix in prefix.withUnsafeBytes { RawText.make($0) } } ?? RawText.make(element.bytes)
             return .malformed(number: number, endOffset: element.endOffset, reason: reason, raw: raw)
+        }
+        if let damage = element.damage {
+            return .malformed(number: number, endOffset: element.endOffset, reason: damage.reason,
+                              raw: damage.raw.withUnsafeBytes { RawText.make($0) })
         }
         if element.oversizedPrefix != nil {
             return malformed("row \(number) is longer than the \(maximumRecordBytes.byteSizeText) limit for one row")

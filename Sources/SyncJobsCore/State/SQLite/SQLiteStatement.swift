@@ -74,7 +74,7 @@ public final class SQLiteStatement {
             code = sqlite3_bind_int64(statement, index, integer)
         case .double(let number):
             code = sqlite3_bind_double(statement, index, number)
-        case .string(let text):
+        case .string(let text), .number(let text):
             code = bindText(text, at: index)
         case .array, .object:
             code = bindText(JSONWriter.compact(value), at: index)
