@@ -116,7 +116,7 @@ import Testing
             #expect(server.duplicates == 0)
             #expect(try t.checkpointValue("mp") == .int(500))
             let summary = RunCommand.summary(run)
-            #expect(summary.contains("sent 500 in 5 requests (1 retry, 1 throttled wait (7.00 s))"), "\(summary)")
+            #expect(summary.contains("sent 500 in 5 requests (6 HTTP requests, 1 retry, 1 throttled wait (7.00 s))"), "\(summary)")
         }
     }
 
