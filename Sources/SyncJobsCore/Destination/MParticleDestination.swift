@@ -143,7 +143,8 @@ public final class MParticleDestination: Destination, Sendable {
         http.headers.add(name: "Content-Type", value: "application/json")
         http.headers.add(name: "User-Agent", value: "syncjobs")
         http.body = .bytes(ByteBuffer(bytes: request.body))
-        let started = clock.now()
+        // retry_for counts from the first attempt: waiting for a first turn is not retrying.
+        var started: Duration?
         var attempt = 0
         var metadata: Logger.Metadata = ["request": "\(request.sequence)", "batches": "\(request.batchCount)", "path": "\(path)"]
 
@@ -152,6 +153,7 @@ public final class MParticleDestination: Destination, Sendable {
             guard let turn = try await gate.waitTurn(stop: stopSignal) else { throw stopped() ?? CancellationError() }
             if turn.waited { result.throttledWaits += 1 }
             result.throttledMillis += turn.throttledMillis
+            if started == nil { started = clock.now() }
             let failure: Failure
             var answered = false
             do {
@@ -180,7 +182,7 @@ public final class MParticleDestination: Destination, Sendable {
             }
             attempt += 1
             result.retries += 1
-            let elapsed = clock.now() - started
+            let elapsed = clock.now() - (started ?? .zero)
             let pending = max(failure.backoff, gate.pauseRemaining())
             metadata["attempt"] = "\(attempt)"
             metadata["problem"] = "\(failure.problem.text)"

@@ -1,6 +1,7 @@
 import EventsAPIServer
 import Foundation
 import Logging
+import Synchronization
 import Testing
 @testable import SyncJobsCore
 
@@ -84,7 +85,8 @@ import Testing
         // The three requests in flight are all answered Retry-After: 7 (a second late, so all three
         // are out before the first answer); they wait it out together.
         try await withEventsAPI({ $0.faults = { $0.number < 3 ? .status(429, retryAfter: 7, afterMilliseconds: 1000) : nil } }) { server in
-            let job = try t.mparticleJob(server: server, maxInFlight: 3)
+            // A timeout far beyond the late answers, however loaded the machine.
+            let job = try t.mparticleJob(server: server, maxInFlight: 3, timeout: "60s")
             let runner = JobRunner(job: job, state: try t.state(), destination: try t.mparticle(job, clock: clock),
                                    logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
             let running = Task { try await runner.run(RunOptions()) }
@@ -119,6 +121,41 @@ import Testing
             #expect(run.counts.throttledWaits == 5)
             #expect(run.counts.throttledMillis == 490)
             #expect(server.deliveredCustomers == customers(1...1000))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func retryForCountsFromARequestsFirstAttemptNotFromItsWaitForATurn() async throws {
+        let t = try TestWorkspace()
+        try t.eventsDatabase(rows: 300)
+        let clock = ManualClock()
+        let seen = Mutex<Set<String>>([])
+        try await withEventsAPI({ config in
+            config.faults = { request in
+                let first = { (customer: String) in request.text.contains(#""customer_id":"\#(customer)""#)
+                    && seen.withLock { $0.insert(customer).inserted } }
+                if first("C00001") { return .status(429, retryAfter: 8) }             // pauses the run until 8 s
+                if request.text.contains(#""customer_id":"C00101""#) { return .delay(milliseconds: 1000) }
+                if first("C00201") { return .status(429, retryAfter: 5) }             // its first attempt, at 8 s
+                return nil
+            }
+        }) { server in
+            let job = try t.mparticleJob(server: server, maxInFlight: 2, retryFor: "10s", timeout: "60s")
+            let runner = JobRunner(job: job, state: try t.state(), destination: try t.mparticle(job, clock: clock),
+                                   logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            let running = Task { try await runner.run(RunOptions()) }
+            // The first request waits out the pause; the third waits for its first turn.
+            try await clock.waitFor("two requests waiting for 8 s") { _ in server.exchanges.count == 2 }
+            try await clock.waitFor("two requests waiting for 8 s") { $0 == [.seconds(8), .seconds(8)] }
+            clock.advance(to: .seconds(8))
+            // 8 s waited plus 5 s would pass retry_for (10 s) if the wait for a turn counted.
+            try await clock.waitFor("the third request waiting out Retry-After: 5") { $0 == [.seconds(13)] }
+            clock.advance(to: .seconds(13))
+            let run = try await running.value
+            #expect(run.succeeded, "\(run.errorMessage ?? "")")
+            #expect(server.deliveredCustomers == customers(1...300))
+            #expect(RunCommand.summary(run).contains("sent 300 in 3 requests (5 HTTP requests, 2 retries, 3 throttled waits (13.00 s))"),
+                    "\(RunCommand.summary(run))")
         }
     }
 }
