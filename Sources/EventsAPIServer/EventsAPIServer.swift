@@ -15,8 +15,9 @@ import Synchronization
 public final class EventsAPIServer: Sendable {
     /// What the server does with one incoming request (by arrival number, from 0).
     public enum Fault: Sendable, Equatable {
-        /// Answer this status without looking at the request (a 429 may carry `Retry-After`).
-        case status(Int, retryAfter: Int? = nil)
+        /// Answer this status without looking at the request (a 429 may carry `Retry-After`),
+        /// after waiting `afterMilliseconds`.
+        case status(Int, retryAfter: Int? = nil, afterMilliseconds: Int = 0)
         /// Wait this long, then handle the request normally.
         case delay(milliseconds: Int)
         /// Close the connection without answering, before accepting anything.
@@ -72,6 +73,12 @@ public final class EventsAPIServer: Sendable {
         public var status: Int?
         public var batches: Int
         public var bytes: Int
+        /// When the request had fully arrived, and when the answer was written (nil when the
+        /// connection was dropped instead): timing tests compare the two across requests.
+        public var arrivedAt: ContinuousClock.Instant
+        public var answeredAt: ContinuousClock.Instant?
+        /// The `Retry-After` the answer carried, in seconds.
+        public var retryAfter: Int?
     }
 
     struct State {
@@ -307,38 +314,45 @@ final class EventsAPIHandler: ChannelInboundHandler {
     }
 
     private func process(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer) {
+        let arrivedAt = ContinuousClock.now
         let number = server.nextArrival()
         let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
         let batches = server.configuration.validate ? -1 : 0
+        func exchange(_ answer: EventsAPIServer.Answer?) -> EventsAPIServer.Exchange {
+            .init(number: number, path: path, status: answer?.status, batches: batches, bytes: body.readableBytes,
+                  arrivedAt: arrivedAt, answeredAt: answer == nil ? nil : ContinuousClock.now,
+                  retryAfter: answer?.headers.first { $0.0 == "Retry-After" }.flatMap { Int($0.1) })
+        }
         func respond(_ answer: EventsAPIServer.Answer) {
-            server.record(.init(number: number, path: path, status: answer.status, batches: batches, bytes: body.readableBytes))
+            server.record(exchange(answer))
             write(context: context, answer, keepAlive: head.isKeepAlive)
         }
-        let handle = { [server] in
+        // The handler and its context belong to the channel's event loop; a delayed answer runs
+        // there too, so they are used without crossing threads.
+        func later(_ milliseconds: Int, _ work: @escaping () -> Void) {
+            guard milliseconds > 0 else { return work() }
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(milliseconds))) {
+                guard context.channel.isActive else { return }
+                work()
+            }
+        }
+        func handle() -> EventsAPIServer.Answer {
             server.handle(number: number, path: path, authorization: head.headers.first(name: "Authorization"), body: body)
         }
         switch server.configuration.faults(.init(number: number, path: path, body: body)) {
-        case .status(let code, let retryAfter)?:
+        case .status(let code, let retryAfter, let wait)?:
             var answer = EventsAPIServer.Answer(status: code, body: code >= 500 ? "internal error" : "")
             if let retryAfter { answer.headers.append(("Retry-After", "\(retryAfter)")) }
             if code == 429 { answer.headers.append(("X-mp-rate-limit-exceeded", "app")) }
-            respond(answer)
+            later(wait) { respond(answer) }
         case .delay(let ms)?:
-            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            context.eventLoop.scheduleTask(in: .milliseconds(Int64(ms))) {
-                let context = loopBound.value
-                guard context.channel.isActive else { return }
-                let answer = handle()
-                self.server.record(.init(number: number, path: path, status: answer.status, batches: batches, bytes: body.readableBytes))
-                self.write(context: context, answer, keepAlive: head.isKeepAlive)
-            }
+            later(ms) { respond(handle()) }
         case .drop?:
-            server.record(.init(number: number, path: path, status: nil, batches: batches, bytes: body.readableBytes))
+            server.record(exchange(nil))
             context.close(promise: nil)
         case .dropAfterAccept?:
-            let answer = handle()
-            server.record(.init(number: number, path: path, status: nil, batches: batches, bytes: body.readableBytes))
-            _ = answer
+            _ = handle()
+            server.record(exchange(nil))
             context.close(promise: nil)
         case nil:
             respond(handle())

@@ -98,13 +98,15 @@ import Testing
         let project = try Self.project(count: 120, server: server)
         let run = try await project.jobs(environment: Self.secrets, "run", "mp")
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("mp run #1: read 120 rows, sent 119 in 2 requests (1 retry), rejected 1 in "), "\(run.stdout)")
+        // 17 HTTP requests: 15 to find row 5 among rows 1-100 (split in halves), 1 for rows
+        // 101-120, and the retry after the 500.
+        #expect(run.stdout.contains("mp run #1: read 120 rows, sent 119 in 2 requests (17 HTTP requests, 1 retry), rejected 1 in "), "\(run.stdout)")
         // A refused row is stored as its batch, which holds no iterator value: the label gives the order.
         #expect(run.stderr == "  rejected row 5 (in id order): the destination refused the batch: HTTP 400: BAD_REQUEST: event name not in the data plan\n")
 
         let status = try await project.jobs("status", "mp")
         #expect(status.stdout.contains("  failed rows waiting for 'jobs retry mp': 1 (1 refused by the destination, 0 undelivered)"), "\(status.stdout)")
-        #expect(status.stdout.contains(" on_demand: read 120, sent 119, rejected 1, 2 requests (1 retry), "), "\(status.stdout)")
+        #expect(status.stdout.contains(" on_demand: read 120, sent 119, rejected 1, 2 requests (17 HTTP requests, 1 retry), "), "\(status.stdout)")
 
         refuse.withLock { $0 = false }
         let retry = try await project.jobs(environment: Self.secrets, "retry", "mp")
@@ -146,5 +148,31 @@ import Testing
         #expect(validate.stderr.contains("jobs/inline.yaml:6:52: 'destination.api_key' is written inline; secrets must not be in job files"), "\(validate.stderr)")
         #expect(!validate.stderr.contains("abc123secret"))
         try await server.stop()
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func anUnreachableDestinationIsRetriedForRetryForAndNamedInOneSentence() async throws {
+        // A port nobody listens on: a server's, after it stopped.
+        let closed = try await Self.start()
+        let port = try #require(closed.port)
+        let project = try Self.project(count: 100, server: closed)
+        try await closed.stop()
+        try project.write("jobs/mp.yaml", project.read("jobs/mp.yaml") + "\n  retry_for: 2s\n")
+        let run = try await project.jobs(environment: Self.secrets, "run", "mp")
+        #expect(run.status == 1)
+        // The command's own lines (the log's lines, timestamped, come first).
+        let lines = run.stderr.split(separator: "\n").map(String.init).filter { $0.hasPrefix("mp: ") }
+        #expect(lines.count == 3, "\(run.stderr)")
+        let sentence = try #require(lines.first)
+        let pattern = try Regex(#"^mp: run #1 failed after reading 100 rows and delivering 0 in 0 requests: mParticle \(http://127\.0\.0\.1:"#
+            + "\(port)" + #"/v2\) could not be reached: connection refused by 127\.0\.0\.1:"# + "\(port)"
+            + #", after (\d+) attempts over (\d+ ms|\d\.\d s) \(another retry would pass destination\.retry_for, 2\.0 s\); check destination\.url and that this machine can reach it$"#)
+        let match = try #require(sentence.wholeMatch(of: pattern), "\(sentence)")
+        // Retried with backoff rather than one attempt held for the 10 s connect timeout: full
+        // jitter from 0.5 s, 1 s, 2 s … always leaves room for at least 3 attempts in 2 s.
+        let attempts = try #require(Int(match.output[1].substring ?? ""))
+        #expect(attempts >= 3, "\(sentence)")
+        #expect(Array(lines.dropFirst()) == ["mp: checkpoint kept at nothing delivered yet",
+                                             "mp: 100 rows of requests that failed are kept; the next run sends them again, or 'jobs retry mp' does now"])
     }
 }

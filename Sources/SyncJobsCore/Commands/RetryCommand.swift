@@ -136,6 +136,7 @@ public enum RetryCommand {
                 case .success(let done):
                     counts.requests += 1
                     counts.retries += done.result.retries
+                    counts.httpRequests += done.result.httpRequests
                     counts.throttledWaits += done.result.throttledWaits
                     counts.throttledMillis += done.result.throttledMillis
                     let refusedIndices = Set(done.result.rejected.map(\.index))
@@ -177,10 +178,12 @@ public enum RetryCommand {
     }
 }
 
-/// The retries / throttling part of a summary line, empty when there was none.
+/// The HTTP requests / retries / throttling part of a summary line, empty when there was none.
+/// HTTP requests are shown when they differ from the packed requests (retries, split requests).
 enum DeliveryFigures {
     static func text(_ c: RunCounts) -> String {
         var parts: [String] = []
+        if c.httpRequests > 0 && c.httpRequests != c.requests { parts.append(Format.plural(c.httpRequests, "HTTP request")) }
         if c.retries > 0 { parts.append(Format.plural(c.retries, "retry", "retries")) }
         if c.throttledWaits > 0 {
             parts.append("\(Format.plural(c.throttledWaits, "throttled wait")) (\(Format.seconds(Double(c.throttledMillis) / 1000)))")

@@ -22,16 +22,24 @@ public protocol Destination: Sendable {
 public struct DeliveryResult: Sendable, Equatable {
     /// Batches the destination refused, by index in the request, with its reason.
     public var rejected: [RejectedBatch]
-    /// Attempts that were repeated (after a 429, a 5xx, a timeout or a dropped connection).
+    /// Attempts that were repeated (after a 429, a 5xx, a timeout, a dropped or refused connection).
     public var retries: Int
-    /// Times a request waited before going out because the destination throttled (429,
-    /// `Retry-After`) or was close to its rate limit, and how long in total.
+    /// HTTP requests made for it: every attempt that reached the server, and each half of a
+    /// request split to find refused batches. Zero for destinations that are not HTTP.
+    public var httpRequests: Int
+    /// Times the request was held back before an attempt went out, because the destination
+    /// throttled (429, `Retry-After`) or was close to its rate limit.
     public var throttledWaits: Int
+    /// Its share of the run's throttled wall time: the time during which any request of the run
+    /// was held back, counted once however many waited together (see `ThrottledTime`). The
+    /// shares of a run's requests add up to that time.
     public var throttledMillis: Int64
 
-    public init(rejected: [RejectedBatch] = [], retries: Int = 0, throttledWaits: Int = 0, throttledMillis: Int64 = 0) {
+    public init(rejected: [RejectedBatch] = [], retries: Int = 0, httpRequests: Int = 0, throttledWaits: Int = 0,
+                throttledMillis: Int64 = 0) {
         self.rejected = rejected
         self.retries = retries
+        self.httpRequests = httpRequests
         self.throttledWaits = throttledWaits
         self.throttledMillis = throttledMillis
     }
@@ -39,6 +47,7 @@ public struct DeliveryResult: Sendable, Equatable {
     public mutating func add(_ other: DeliveryResult, indexOffset map: (Int) -> Int) {
         rejected += other.rejected.map { RejectedBatch(index: map($0.index), reason: $0.reason) }
         retries += other.retries
+        httpRequests += other.httpRequests
         throttledWaits += other.throttledWaits
         throttledMillis += other.throttledMillis
     }

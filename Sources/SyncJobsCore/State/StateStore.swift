@@ -137,6 +137,10 @@ public final class StateStore: @unchecked Sendable {
         );
         CREATE INDEX backfills_by_range ON backfills(job, lower_value, upper_value, id);
         """,
+        // 5: HTTP requests per run (retries and split halves included), beside the packed requests.
+        """
+        ALTER TABLE runs ADD COLUMN http_requests INTEGER NOT NULL DEFAULT 0;
+        """,
     ]
 
     public init(path: String) throws {
@@ -298,11 +302,12 @@ public final class StateStore: @unchecked Sendable {
             try run("""
                 UPDATE runs SET rows_read = ?2, rows_sent = ?3, rows_rejected = ?4, requests = ?5, window_lower = ?6,
                     window_upper = ?7, checkpoint = ?8, rows_skipped = ?9, retries = ?10, throttled_waits = ?11,
-                    throttled_ms = ?12, rows_undelivered = ?13 WHERE id = ?1
+                    throttled_ms = ?12, rows_undelivered = ?13, http_requests = ?14 WHERE id = ?1
                 """, [.int(id), .int(Int64(counts.rowsRead)), .int(Int64(counts.rowsSent)), .int(Int64(counts.rowsRejected)),
                       .int(Int64(counts.requests)), window.0.map(Value.string) ?? .null, window.1.map(Value.string) ?? .null,
                       checkpoint.map(Value.string) ?? .null, .int(Int64(counts.rowsSkipped)), .int(Int64(counts.retries)),
-                      .int(Int64(counts.throttledWaits)), .int(counts.throttledMillis), .int(Int64(counts.rowsUndelivered))])
+                      .int(Int64(counts.throttledWaits)), .int(counts.throttledMillis), .int(Int64(counts.rowsUndelivered)),
+                      .int(Int64(counts.httpRequests))])
         }
     }
 
@@ -318,7 +323,8 @@ public final class StateStore: @unchecked Sendable {
             let statement = try database.prepare("""
                 SELECT id, job, trigger, started_at, ended_at, status, rows_read, rows_sent, rows_rejected, requests,
                        window_lower, window_upper, checkpoint, error, rows_skipped, fire_time, fire_count, retries,
-                       throttled_waits, throttled_ms, rows_undelivered FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT ?2
+                       throttled_waits, throttled_ms, rows_undelivered, http_requests FROM runs WHERE job = ?1
+                ORDER BY id DESC LIMIT ?2
                 """)
             try statement.bind([.string(job), .int(Int64(limit))])
             var records: [RunRecord] = []
@@ -332,7 +338,7 @@ public final class StateStore: @unchecked Sendable {
                                       rowsRejected: Int(Self.int(r[8])), requests: Int(Self.int(r[9])),
                                       rowsSkipped: Int(Self.int(r[14])), retries: Int(Self.int(r[17])),
                                       throttledWaits: Int(Self.int(r[18])), throttledMillis: Self.int(r[19]),
-                                      rowsUndelivered: Int(Self.int(r[20]))),
+                                      rowsUndelivered: Int(Self.int(r[20])), httpRequests: Int(Self.int(r[21]))),
                     windowLower: Self.text(r[10]), windowUpper: Self.text(r[11]), checkpoint: Self.text(r[12]),
                     error: Self.text(r[13]), fireTime: r[15].isNull ? nil : Self.int(r[15]), fireCount: Int(Self.int(r[16]))))
             }
@@ -451,17 +457,24 @@ public struct RunCounts: Sendable, Equatable {
     public var rowsRead = 0
     public var rowsSent = 0
     public var rowsRejected = 0
+    /// Packed requests: the units of at most 100 batches and 256 KB the run delivered.
     public var requests = 0
+    /// Every HTTP request those took: retries and the halves of split requests included.
+    public var httpRequests = 0
     /// Rows read again at the checkpoint's value that an earlier run already delivered.
     public var rowsSkipped = 0
-    /// Repeated attempts, waits caused by throttling, and rows of requests that failed for good.
+    /// Repeated attempts, and rows of requests that failed for good.
     public var retries = 0
+    /// How many times a request was held back by throttling or pacing before going out, and the
+    /// run's wall time during which any request was held back (counted once for requests that
+    /// waited together).
     public var throttledWaits = 0
     public var throttledMillis: Int64 = 0
     public var rowsUndelivered = 0
 
     public init(rowsRead: Int = 0, rowsSent: Int = 0, rowsRejected: Int = 0, requests: Int = 0, rowsSkipped: Int = 0,
-                retries: Int = 0, throttledWaits: Int = 0, throttledMillis: Int64 = 0, rowsUndelivered: Int = 0) {
+                retries: Int = 0, throttledWaits: Int = 0, throttledMillis: Int64 = 0, rowsUndelivered: Int = 0,
+                httpRequests: Int = 0) {
         self.rowsRead = rowsRead
         self.rowsSent = rowsSent
         self.rowsRejected = rowsRejected
@@ -471,6 +484,7 @@ public struct RunCounts: Sendable, Equatable {
         self.throttledWaits = throttledWaits
         self.throttledMillis = throttledMillis
         self.rowsUndelivered = rowsUndelivered
+        self.httpRequests = httpRequests
     }
 }
 

@@ -281,6 +281,7 @@ public final class JobRunner: @unchecked Sendable {
             counts.requests += 1
             counts.rowsSent += request.batchCount - completion.delivery.rejected.count
             counts.retries += completion.delivery.retries
+            counts.httpRequests += completion.delivery.httpRequests
             counts.throttledWaits += completion.delivery.throttledWaits
             counts.throttledMillis += completion.delivery.throttledMillis
             bytesSent += request.body.count

@@ -38,4 +38,20 @@ import Testing
         #expect(requests.map(\.batchCount) == [2])
         #expect(requests[0].body.count == RequestPacker.maxBytes)
     }
+
+    @Test func oneByteOverTheLimitStartsASecondRequest() {
+        // The brackets, both batches and the comma come to 256 KB + 1 byte: the second batch
+        // does not fit, so a size check that forgets a bracket or the comma fails here.
+        let half = (RequestPacker.maxBytes - 3) / 2
+        let first = [UInt8](repeating: 1, count: half)
+        let second = [UInt8](repeating: 2, count: RequestPacker.maxBytes - 3 - half + 1)
+        var packer = RequestPacker()
+        packer.add(first, rowNumber: 1, ordinal: 1)
+        let fits = packer.fits(second)
+        #expect(!fits)
+        let requests = pack([first, second])
+        #expect(requests.map(\.batchCount) == [1, 1])
+        #expect(requests.map(\.body.count) == [half + 2, second.count + 2])
+        #expect(requests.allSatisfy { $0.body.count <= RequestPacker.maxBytes })
+    }
 }

@@ -13,7 +13,7 @@ import Testing
         try t.eventsDatabase(rows: 250)
         try await withEventsAPI { server in
             let job = try t.mparticleJob(server: server, maxInFlight: 1)
-            let run = try await t.run(job, destination: t.mparticle(job))
+            let run = try await t.run(job, destination: try t.mparticle(job))
             #expect(run.succeeded, "\(run.errorMessage ?? "")")
             #expect(run.counts.rowsSent == 250)
             #expect(run.counts.requests == 3)
@@ -45,7 +45,7 @@ import Testing
             """)
         try await withEventsAPI { server in
             let job = try t.mparticleJob(server: server)
-            let run = try await t.run(job, destination: t.mparticle(job))
+            let run = try await t.run(job, destination: try t.mparticle(job))
             #expect(run.succeeded, "\(run.errorMessage ?? "")")
             #expect(run.counts.rowsSent == 300)
             #expect(server.exchanges.allSatisfy { $0.bytes <= 256 * 1024 && $0.status == 202 })
@@ -59,7 +59,7 @@ import Testing
         try t.eventsDatabase(rows: 2000)
         try await withEventsAPI { server in
             let job = try t.mparticleJob(server: server, maxInFlight: 2)
-            let run = try await t.run(job, destination: t.mparticle(job, secret: "s3cr3t-value"))
+            let run = try await t.run(job, destination: try t.mparticle(job, secret: "s3cr3t-value"))
             #expect(!run.succeeded)
             let message = run.errorMessage ?? ""
             #expect(message == "mParticle (\(server.baseURL)) refused the credentials with HTTP 403 (forbidden); check destination.api_key (${MP_TEST_KEY}) and destination.api_secret (file \(Paths.display(t.path("secret.txt")))) are the key and secret of an input (a custom feed) in this pod's workspace")
@@ -84,7 +84,7 @@ import Testing
             }
         }) { server in
             let job = try t.mparticleJob(server: server, maxInFlight: 2, retryFor: "5m")
-            guard case .mparticle(let spec) = job.destination.kind else { return }
+            let spec = try mparticleSpec(job)
             // A real clock and a one-minute backoff: only the stop can end the wait early.
             let destination = MParticleDestination(
                 spec: spec, credentials: MParticleCredentials(key: "test-key", secret: "wrong"),
@@ -106,7 +106,7 @@ import Testing
         let clock = FakeRetryClock()
         try await withEventsAPI({ $0.faults = { $0.number == 0 ? .status(429, retryAfter: 7) : nil } }) { server in
             let job = try t.mparticleJob(server: server, maxInFlight: 1)
-            let run = try await t.run(job, destination: t.mparticle(job, clock: clock))
+            let run = try await t.run(job, destination: try t.mparticle(job, clock: clock))
             #expect(run.succeeded, "\(run.errorMessage ?? "")")
             #expect(clock.sleeps == [.seconds(7)])
             #expect(run.counts.retries == 1)
@@ -116,7 +116,7 @@ import Testing
             #expect(server.duplicates == 0)
             #expect(try t.checkpointValue("mp") == .int(500))
             let summary = RunCommand.summary(run)
-            #expect(summary.contains("sent 500 in 5 requests (1 retry, 1 throttled wait (7.00 s))"), "\(summary)")
+            #expect(summary.contains("sent 500 in 5 requests (6 HTTP requests, 1 retry, 1 throttled wait (7.00 s))"), "\(summary)")
         }
     }
 
@@ -127,7 +127,7 @@ import Testing
         try await withEventsAPI({ $0.faults = { $0.number < 3 ? .status(429) : nil } }) { server in
             let job = try t.mparticleJob(server: server, maxInFlight: 1)
             // Full jitter with random() = 0.5: half of 0.5 s, 1 s, 2 s.
-            let run = try await t.run(job, destination: t.mparticle(job, clock: clock, random: 0.5))
+            let run = try await t.run(job, destination: try t.mparticle(job, clock: clock, random: 0.5))
             #expect(run.succeeded)
             #expect(clock.sleeps == [.milliseconds(250), .milliseconds(500), .milliseconds(1000)])
             #expect(run.counts.retries == 3)
@@ -154,7 +154,7 @@ import Testing
             // One request at a time, so each scripted arrival meets a known request.
             // A timeout that a loaded machine's answers stay well inside.
             let job = try t.mparticleJob(server: server, maxInFlight: 1, timeout: "2s")
-            let run = try await t.run(job, destination: t.mparticle(job, clock: clock))
+            let run = try await t.run(job, destination: try t.mparticle(job, clock: clock))
             #expect(run.succeeded, "\(run.errorMessage ?? "")")
             #expect(run.counts.retries == 5, "\(server.exchanges.map { "\($0.number):\($0.status.map(String.init) ?? "-")" })")
             #expect(run.counts.rowsSent == 1000)
@@ -183,7 +183,7 @@ import Testing
         }) { server in
             let job = try t.mparticleJob(server: server, maxInFlight: 4)
             let clock = FakeRetryClock()
-            let run = try await t.run(job, destination: t.mparticle(job, clock: clock, random: 1))
+            let run = try await t.run(job, destination: try t.mparticle(job, clock: clock, random: 1))
             #expect(!run.succeeded)
             #expect(run.errorMessage?.hasPrefix("mParticle (\(server.baseURL)) did not accept a request of 100 batches after 5 attempts over 7.5 s (another retry would pass destination.retry_for, 10.0 s); last problem: HTTP 500: internal error") == true, "\(run.errorMessage ?? "")")
             #expect(clock.sleeps == [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4)])
@@ -197,7 +197,7 @@ import Testing
             // The rerun sends everything after the checkpoint; nothing is lost, nothing doubled
             // beyond what mParticle deduplicates.
             healthy.withLock { $0 = true }
-            let again = try await t.run(job, destination: t.mparticle(job))
+            let again = try await t.run(job, destination: try t.mparticle(job))
             #expect(again.succeeded, "\(again.errorMessage ?? "")")
             // From the checkpoint's value on: row 300 is read again and skipped.
             #expect(again.counts.rowsRead == 701)
@@ -219,7 +219,7 @@ import Testing
             }
         }) { server in
             let job = try t.mparticleJob(server: server)
-            let run = try await t.run(job, destination: t.mparticle(job))
+            let run = try await t.run(job, destination: try t.mparticle(job))
             #expect(run.succeeded, "\(run.errorMessage ?? "")")
             #expect(run.counts.rowsSent == 297)
             #expect(run.counts.rowsRejected == 3)
@@ -233,7 +233,7 @@ import Testing
 
             // `jobs retry` resends just them once the server takes them.
             refuse.withLock { $0 = ["C00151"] }
-            let outcome = try await RetryCommand.retry(job: job, state: t.state(), destination: t.mparticle(job), logger: .init(label: "test"))
+            let outcome = try await RetryCommand.retry(job: job, state: t.state(), destination: try t.mparticle(job), logger: .init(label: "test"))
             #expect(outcome.error == nil)
             #expect(outcome.attempted == 3)
             #expect(outcome.counts.rowsSent == 2)
@@ -256,7 +256,7 @@ import Testing
             """)
         try await withEventsAPI { server in
             let job = try t.mparticleJob(server: server, maxInFlight: 1)
-            let run = try await t.run(job, destination: t.mparticle(job))
+            let run = try await t.run(job, destination: try t.mparticle(job))
             #expect(run.succeeded, "\(run.errorMessage ?? "")")
             #expect(server.deliveredCustomers == customers(1...300))
             // The middle request is split: its recent events go live, its old ones historical.
@@ -267,7 +267,7 @@ import Testing
 
             let never = try t.mparticleJob("mp-never", server: server, maxInFlight: 1, destinationExtra: "\n  historical: never")
             let before = server.exchanges.count
-            _ = try await t.run(never, destination: t.mparticle(never))
+            _ = try await t.run(never, destination: try t.mparticle(never))
             #expect(server.exchanges.dropFirst(before).allSatisfy { $0.path == "/v2/bulkevents" })
         }
     }
@@ -278,7 +278,7 @@ import Testing
         let clock = FakeRetryClock()
         try await withEventsAPI({ $0.percentUsed = { _ in 95 } }) { server in
             let job = try t.mparticleJob(server: server, maxInFlight: 1)
-            let run = try await t.run(job, destination: t.mparticle(job, clock: clock))
+            let run = try await t.run(job, destination: try t.mparticle(job, clock: clock))
             #expect(run.succeeded)
             // After the first answer reports 95 %, requests start 50 ms apart, then 75 ms, 112 ms, …
             #expect(clock.sleeps == [.milliseconds(50), .milliseconds(75), .microseconds(112_500), .microseconds(168_750)])
@@ -293,17 +293,17 @@ import Testing
         try t.eventsDatabase(rows: 50)
         try await withEventsAPI { server in
             let job = try t.mparticleJob(server: server)
-            _ = try await t.run(job, destination: t.mparticle(job))
-            _ = try await t.run(job, RunOptions(fullRefresh: true), destination: t.mparticle(job))
+            _ = try await t.run(job, destination: try t.mparticle(job))
+            _ = try await t.run(job, RunOptions(fullRefresh: true), destination: try t.mparticle(job))
             // The same rows again: the same ids, which mParticle drops.
             #expect(server.deliveries.count == 50)
             #expect(server.duplicates == 50)
 
             // With `key:`, the id follows the key (and the iterator), not the other columns.
             let keyed = try t.mparticleJob("keyed", server: server, extra: "key: [customer_id]")
-            _ = try await t.run(keyed, destination: t.mparticle(keyed))
+            _ = try await t.run(keyed, destination: try t.mparticle(keyed))
             try t.execute("data/events.db", "UPDATE events SET event_name = 'Renamed'")
-            _ = try await t.run(keyed, RunOptions(fullRefresh: true), destination: t.mparticle(keyed))
+            _ = try await t.run(keyed, RunOptions(fullRefresh: true), destination: try t.mparticle(keyed))
             #expect(server.deliveries.count == 100)
             #expect(server.duplicates == 100)
         }
@@ -330,7 +330,7 @@ import Testing
             config.percentUsed = { $0 % 5 == 0 ? 85 : 20 }
         }) { server in
             let job = try t.mparticleJob(server: server, retryFor: "1h")
-            let run = try await t.run(job, destination: t.mparticle(job, clock: clock))
+            let run = try await t.run(job, destination: try t.mparticle(job, clock: clock))
             #expect(run.succeeded, "\(run.errorMessage ?? "")")
             #expect(run.counts.rowsSent == 99_999)
             #expect(run.counts.rowsRejected == 1)

@@ -2,6 +2,7 @@ import EventsAPIServer
 import Foundation
 import Logging
 import Synchronization
+import Testing
 @testable import SyncJobsCore
 
 /// A clock whose sleeps return at once and are recorded, so retry tests take no real backoff time.
@@ -20,6 +21,77 @@ final class FakeRetryClock: RetryClock {
     }
 
     var sleeps: [Duration] { state.withLock { $0.sleeps } }
+}
+
+/// A clock that moves only when the test says so: sleepers wait until `advance(to:)` passes their
+/// deadline, so concurrent requests see one shared, exact time.
+final class ManualClock: RetryClock {
+    private struct Sleeper {
+        var deadline: Duration
+        var continuation: CheckedContinuation<Void, Error>
+    }
+
+    private struct State {
+        var now: Duration = .zero
+        var nextID = 0
+        var sleepers: [Int: Sleeper] = [:]
+        var cancelled: Set<Int> = []
+    }
+
+    private let state = Mutex(State())
+
+    func now() -> Duration { state.withLock { $0.now } }
+
+    func sleep(for duration: Duration) async throws {
+        let id = state.withLock { s -> Int in
+            defer { s.nextID += 1 }
+            return s.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                let outcome = state.withLock { s -> Result<Void, Error>? in
+                    if s.cancelled.remove(id) != nil { return .failure(CancellationError()) }
+                    if duration <= .zero { return .success(()) }
+                    s.sleepers[id] = Sleeper(deadline: s.now + duration, continuation: continuation)
+                    return nil
+                }
+                if let outcome { continuation.resume(with: outcome) }
+            }
+        } onCancel: {
+            let sleeper = state.withLock { s -> Sleeper? in
+                if let sleeper = s.sleepers.removeValue(forKey: id) { return sleeper }
+                s.cancelled.insert(id)
+                return nil
+            }
+            sleeper?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Moves time to `time` and wakes every sleeper whose deadline has come.
+    func advance(to time: Duration) {
+        let due = state.withLock { s -> [CheckedContinuation<Void, Error>] in
+            s.now = max(s.now, time)
+            let due = s.sleepers.filter { $0.value.deadline <= s.now }
+            for id in due.keys { s.sleepers.removeValue(forKey: id) }
+            return due.values.map(\.continuation)
+        }
+        for continuation in due { continuation.resume() }
+    }
+
+    /// The deadlines of the current sleepers, earliest first.
+    var deadlines: [Duration] { state.withLock { $0.sleepers.values.map(\.deadline).sorted() } }
+
+    /// Waits (in real time, for at most 30 s) until `condition` holds for the sleepers' deadlines.
+    func waitFor(_ what: String, _ condition: ([Duration]) -> Bool) async throws {
+        let limit = ContinuousClock.now + .seconds(30)
+        while !condition(deadlines) {
+            if ContinuousClock.now > limit {
+                Issue.record("timed out waiting for \(what); sleepers: \(deadlines)")
+                throw CancellationError()
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+    }
 }
 
 /// 2026-01-10T00:00:00Z: "now" for destinations and servers in these tests.
@@ -83,12 +155,11 @@ extension TestWorkspace {
     }
 
     /// A destination for `job` with the test credentials, a fake clock and fixed randomness.
-    func mparticle(_ job: JobDefinition, clock: FakeRetryClock = FakeRetryClock(), key: String = "test-key",
-                   secret: String = "test-secret", random: Double = 0.5) -> MParticleDestination {
-        guard case .mparticle(let spec) = job.destination.kind else { fatalError("not an mparticle job") }
-        return MParticleDestination(spec: spec, credentials: MParticleCredentials(key: key, secret: secret),
-                                    logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-                                    clock: clock, random: { random }, wallClock: { testNow })
+    func mparticle(_ job: JobDefinition, clock: any RetryClock = FakeRetryClock(), policy: RetryPolicy = RetryPolicy(),
+                   key: String = "test-key", secret: String = "test-secret", random: Double = 0.5) throws -> MParticleDestination {
+        MParticleDestination(spec: try mparticleSpec(job), credentials: MParticleCredentials(key: key, secret: secret),
+                             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                             clock: clock, policy: policy, random: { random }, wallClock: { testNow })
     }
 
     func checkpointValue(_ job: String) throws -> IteratorValue? { try state().checkpoint(job: job)?.lower }
@@ -109,6 +180,15 @@ extension EventsAPIServer {
         }
         return customers.sorted()
     }
+}
+
+/// The mParticle settings of `job`; a job with another destination fails the test.
+func mparticleSpec(_ job: JobDefinition) throws -> MParticleSpec {
+    guard case .mparticle(let spec) = job.destination.kind else {
+        Issue.record("job \(job.name) does not send to mParticle: \(job.destination.kind)")
+        throw CancellationError()
+    }
+    return spec
 }
 
 /// Customer ids of rows in `range`, sorted as `deliveredCustomers` is.

@@ -244,7 +244,7 @@ import Testing
     }
 
     @Test func notAnArrayIsFatal() throws {
-        try F.withFile(#"{"a": 1}"#) { path in
+        _ = try F.withFile(#"{"a": 1}"#) { path in
             #expect(throws: FileSourceError(path: path, message: "expected '[' at byte 0, found '{'; a JSON source must hold one top-level array of objects (use NDJSON for one object per line)")) {
                 _ = try F.readAll(JSONArrayRecordReader(path: path))
             }
