@@ -21,7 +21,8 @@ public enum MappedRow: Sendable {
 ///
 /// This is where a row is mapped. It writes JSON bytes directly in a fixed order
 /// (environment, mpid, user_identities, user_attributes, device_info, events), so equal rows give
-/// byte-identical batches.
+/// byte-identical batches. It reads the row's cells in its `RowBatch` and writes the common cases
+/// straight from the source's bytes (`FieldValue`); everything else goes through `ValueConversion`.
 public struct BatchBuilder: Sendable {
     public let plan: MappingPlan
     private let environmentPrefix: [UInt8]
@@ -29,12 +30,39 @@ public struct BatchBuilder: Sendable {
     /// key do not deduplicate each other.
     private let idSeed: UInt64
     /// Per-slot facts worked out once instead of per row (string comparisons in the hot path).
-    private let deviceSlotIsIdentity: [Bool]
-    private let eventSlotKinds: [EventSlotKind]
-    private let mapsCustomEventType: Bool
+    let mpid: CompiledSlot?
+    let identities: [CompiledSlot]
+    let userAttributes: [CompiledSlot]
+    let deviceInfo: [CompiledSlot]
+    let eventTypeSlot: CompiledSlot?
+    let eventData: [CompiledSlot]
+    let customAttributes: [CompiledSlot]
+    let customFlags: [CompiledSlot]
+    let mapsCustomEventType: Bool
 
-    private enum EventSlotKind {
+    enum EventSlotKind: Sendable {
         case location, product, productAction, eventName, customEventType, timestamp, messageID, other
+    }
+
+    /// A slot with what the hot path needs, so it touches no `String` of the plan per row.
+    struct CompiledSlot: Sendable {
+        var slot: MappingPlan.Slot
+        var fast: FastSlot
+        /// `"key":` as JSON.
+        var keyJSON: [UInt8]
+        var isDeviceIdentity = false
+        var eventKind = EventSlotKind.other
+        /// For location and product fields: the key inside the nested object.
+        var nestedKey = ""
+
+        init(_ slot: MappingPlan.Slot) {
+            self.slot = slot
+            fast = FastSlot(slot)
+            var w = JSONWriter(reservingCapacity: slot.key.utf8.count + 3)
+            w.string(slot.key)
+            w.raw(UInt8(ascii: ":"))
+            keyJSON = w.bytes
+        }
     }
 
     public init(plan: MappingPlan) {
@@ -44,47 +72,84 @@ public struct BatchBuilder: Sendable {
         w.string(plan.environment.rawValue)
         environmentPrefix = w.bytes
         idSeed = RowHash.murmur3(Array(("syncjobs/" + plan.jobName + (plan.idScope.map { "/" + $0 } ?? "")).utf8)).high
-        deviceSlotIsIdentity = plan.deviceInfo.map { TargetCatalog.deviceIdentityFields.contains($0.key) }
-        eventSlotKinds = plan.eventData.map { slot in
-            if slot.key.hasPrefix("location.") { return .location }
-            if slot.key.hasPrefix("product_action.products.") { return .product }
-            if slot.key.hasPrefix("product_action.") { return .productAction }
-            switch slot.key {
-            case "event_name": return .eventName
-            case "custom_event_type": return .customEventType
-            case "timestamp_unixtime_ms": return .timestamp
-            case "source_message_id": return .messageID
-            default: return .other
-            }
+        mpid = plan.mpid.map(CompiledSlot.init)
+        identities = plan.identities.map(CompiledSlot.init)
+        userAttributes = plan.userAttributes.map(CompiledSlot.init)
+        deviceInfo = plan.deviceInfo.map { slot in
+            var compiled = CompiledSlot(slot)
+            compiled.isDeviceIdentity = TargetCatalog.deviceIdentityFields.contains(slot.key)
+            return compiled
         }
+        eventTypeSlot = plan.eventTypeSlot.map(CompiledSlot.init)
+        eventData = plan.eventData.map { slot in
+            var compiled = CompiledSlot(slot)
+            for (prefix, kind) in [("location.", EventSlotKind.location), ("product_action.products.", .product),
+                                   ("product_action.", .productAction)] where slot.key.hasPrefix(prefix) {
+                compiled.eventKind = kind
+                compiled.nestedKey = String(slot.key.dropFirst(prefix.count))
+                return compiled
+            }
+            switch slot.key {
+            case "event_name": compiled.eventKind = .eventName
+            case "custom_event_type": compiled.eventKind = .customEventType
+            case "timestamp_unixtime_ms": compiled.eventKind = .timestamp
+            case "source_message_id": compiled.eventKind = .messageID
+            default: compiled.eventKind = .other
+            }
+            return compiled
+        }
+        customAttributes = plan.customAttributes.map(CompiledSlot.init)
+        customFlags = plan.customFlags.map(CompiledSlot.init)
         mapsCustomEventType = plan.eventData.contains { $0.key == "custom_event_type" }
     }
 
-    private struct Rejection: Error { var reason: String }
+    struct Rejection: Error { var reason: String }
 
-    /// Maps a row. `extras` are keys of a JSON record that are not among the columns.
+    /// Maps a row of values (tests, and callers with one row at hand).
     public func map(_ values: [Value], extras: [Value.ObjectEntry] = []) -> MappedRow {
         var facts = BatchFacts()
         return map(values, extras: extras, facts: &facts)
     }
 
-    /// Maps a row and reports facts about the batch the engine needs besides its bytes.
     public func map(_ values: [Value], extras: [Value.ObjectEntry] = [], facts: inout BatchFacts) -> MappedRow {
+        var batch = RowBatch(columnCount: plan.columns.count, capacity: 1)
+        batch.startRow(number: 1)
+        for index in 0..<plan.columns.count { batch.append(index < values.count ? values[index] : .null) }
+        batch.setExtras(extras)
+        var w = JSONWriter(reservingCapacity: 512)
+        if let reason = map(batch, row: 0, into: &w, facts: &facts) { return .rejected(reason) }
+        return .batch(w.bytes)
+    }
+
+    /// Maps row `row` of `batch` into `w` (emptied first, its capacity kept); returns the reason
+    /// when the row is rejected. `facts` says what the engine needs besides the bytes.
+    public func map(_ batch: RowBatch, row: Int, into w: inout JSONWriter, facts: inout BatchFacts) -> String? {
+        w.bytes.removeAll(keepingCapacity: true)
+        facts = BatchFacts()
         do {
-            return .batch(try build(values, extras: extras, facts: &facts))
+            try build(batch, row, into: &w, facts: &facts)
+            return nil
         } catch let rejection as Rejection {
-            return .rejected(rejection.reason)
+            return rejection.reason
         } catch {
-            return .rejected("\(error)")
+            return "\(error)"
         }
     }
 
+    /// The slot's field in this row, or nil when it is left out (null or empty).
     @inline(__always)
-    private func value(_ slot: MappingPlan.Slot, _ values: [Value]) throws -> Value? {
+    func field(_ compiled: CompiledSlot, _ batch: RowBatch, _ row: Int) throws -> FieldValue? {
+        let slot = compiled.slot
         var raw: Value
         switch slot.input {
-        case .constant(let v): return v
-        case .column(let index): raw = index < values.count ? values[index] : .null
+        case .constant(let v): return .value(v)
+        case .column(let index):
+            let cell = index < batch.columnCount ? batch.cell(row, index) : .null
+            switch compiled.fast.convert(cell, in: batch) {
+            case .field(let field): return field
+            case .absent: return nil
+            case .general: raw = batch.value(cell)
+            }
         }
         if let type = slot.type {
             switch ValueConversion.apply(type, to: raw) {
@@ -93,47 +158,49 @@ public struct BatchBuilder: Sendable {
             }
         }
         switch ValueConversion.convert(raw, to: slot.kind) {
-        case .success(let v): return v
-        case .failure(let reason):
-            throw Rejection(reason: "\(slot.sourceName) → \(slot.target.path): \(reason.text)")
+        case .success(let v): return v.map(FieldValue.value)
+        case .failure(let reason): throw Rejection(reason: "\(slot.sourceName) → \(slot.target.path): \(reason.text)")
         }
     }
 
-    private func build(_ values: [Value], extras: [Value.ObjectEntry], facts: inout BatchFacts) throws -> [UInt8] {
-        var w = JSONWriter(reservingCapacity: 512)
+    /// Writes `,"section":{"key":value,…}` for the slots with a value; returns how many.
+    @inline(__always)
+    private func section(_ opening: StaticString, _ slots: [CompiledSlot], _ batch: RowBatch, _ row: Int,
+                         into w: inout JSONWriter, written first: inout Bool, identity: inout Bool) throws -> Int {
+        var count = 0
+        for index in slots.indices {
+            guard let v = try field(slots[index], batch, row) else { continue }
+            if first { w.raw(opening); first = false } else { w.raw(UInt8(ascii: ",")) }
+            w.raw(slots[index].keyJSON)
+            w.field(v, batch)
+            if slots[index].isDeviceIdentity { identity = true }
+            count += 1
+        }
+        return count
+    }
+
+    private func build(_ batch: RowBatch, _ row: Int, into w: inout JSONWriter, facts: inout BatchFacts) throws {
         w.raw(environmentPrefix)
         var hasIdentity = false
+        let extras = batch.extras(ofRow: row)
 
-        if let slot = plan.mpid, let v = try value(slot, values) {
+        if let slot = mpid, let v = try field(slot, batch, row) {
             w.raw(",\"mpid\":")
-            w.value(v)
+            w.field(v, batch)
             hasIdentity = true
         }
 
         var first = true
-        for slot in plan.identities {
-            guard let v = try value(slot, values) else { continue }
-            w.raw(first ? ",\"user_identities\":{" : ",")
-            first = false
-            w.string(slot.key)
-            w.raw(UInt8(ascii: ":"))
-            w.value(v)
+        var unused = false
+        if try section(",\"user_identities\":{", identities, batch, row, into: &w, written: &first, identity: &unused) > 0 {
             hasIdentity = true
         }
         if !first { w.raw(UInt8(ascii: "}")) }
 
         // user attributes, plus JSON keys outside the columns when `$unmapped` sends them here
         first = true
-        var attributeCount = 0
-        for slot in plan.userAttributes {
-            guard let v = try value(slot, values) else { continue }
-            w.raw(first ? ",\"user_attributes\":{" : ",")
-            first = false
-            w.string(slot.key)
-            w.raw(UInt8(ascii: ":"))
-            w.value(v)
-            attributeCount += 1
-        }
+        var attributeCount = try section(",\"user_attributes\":{", userAttributes, batch, row, into: &w, written: &first,
+                                         identity: &unused)
         if plan.extrasTarget == .userAttributesAll {
             for extra in extras {
                 guard let v = try extraValue(extra, kind: .userAttribute) else { continue }
@@ -151,15 +218,7 @@ public struct BatchBuilder: Sendable {
         }
 
         first = true
-        for (n, slot) in plan.deviceInfo.enumerated() {
-            guard let v = try value(slot, values) else { continue }
-            w.raw(first ? ",\"device_info\":{" : ",")
-            first = false
-            w.string(slot.key)
-            w.raw(UInt8(ascii: ":"))
-            w.value(v)
-            if deviceSlotIsIdentity[n] { hasIdentity = true }
-        }
+        _ = try section(",\"device_info\":{", deviceInfo, batch, row, into: &w, written: &first, identity: &hasIdentity)
         if !first { w.raw(UInt8(ascii: "}")) }
 
         if !hasIdentity {
@@ -170,12 +229,12 @@ public struct BatchBuilder: Sendable {
         // A mapped source_message_id that is null in this row gets the derived one, like an unmapped one.
         var wroteMessageID = false
         if plan.jobKind == .event {
-            dataHasFields = try writeEvent(into: &w, values, extras: extras, eventTime: &facts.eventTime,
+            dataHasFields = try writeEvent(into: &w, batch, row, extras: extras, eventTime: &facts.eventTime,
                                            wroteMessageID: &wroteMessageID)
         }
         // Idempotency ids: deterministic, so a resend (retry, crash and rerun, lookback) carries the
         // same ids and mParticle deduplicates it.
-        let id = try idempotencyHash(values, content: w.bytes)
+        let id = try idempotencyHash(batch, row, content: w.bytes)
         facts.requestID = id
         if plan.jobKind == .event {
             if !wroteMessageID {
@@ -192,27 +251,27 @@ public struct BatchBuilder: Sendable {
         if w.bytes.count > ValueConversion.batchBytesMax {
             throw Rejection(reason: "the batch is \(w.bytes.count) bytes; mParticle accepts at most \(ValueConversion.batchBytesMax) bytes (128 KB) per batch")
         }
-        return w.bytes
     }
 
     /// The job's `key:` columns (and iterator) when declared, else the batch's bytes so far.
-    private func idempotencyHash(_ values: [Value], content: [UInt8]) throws -> RowHash {
+    private func idempotencyHash(_ batch: RowBatch, _ row: Int, content: [UInt8]) throws -> RowHash {
         guard let keys = plan.keyColumns else { return RowHash.murmur3(content, seed: idSeed) }
+        func cell(_ index: Int) -> RowBatch.Cell { index < batch.columnCount ? batch.cell(row, index) : .null }
         var k = JSONWriter(reservingCapacity: 64)
         k.raw(UInt8(ascii: "["))
         var allNull = true
         for (n, index) in keys.enumerated() {
             if n > 0 { k.raw(UInt8(ascii: ",")) }
-            let v = index < values.count ? values[index] : .null
-            if !v.isNull { allNull = false }
-            k.value(v)
+            let c = cell(index)
+            if c.kind != .null { allNull = false }
+            k.cell(c, batch)
         }
         if allNull {
             throw Rejection(reason: "every 'key' column (\(keys.map { plan.columns[$0] }.joined(separator: ", "))) is null, so the row has no source_request_id")
         }
         if let iterator = plan.iteratorColumn {
             k.raw(UInt8(ascii: ","))
-            k.value(iterator < values.count ? values[iterator] : .null)
+            k.cell(cell(iterator), batch)
         }
         k.raw(UInt8(ascii: "]"))
         return RowHash.murmur3(k.bytes, seed: idSeed)
@@ -224,7 +283,7 @@ public struct BatchBuilder: Sendable {
         return names.joined(separator: ", ")
     }
 
-    private func extraValue(_ extra: Value.ObjectEntry, kind: FieldKind) throws -> Value? {
+    func extraValue(_ extra: Value.ObjectEntry, kind: FieldKind) throws -> Value? {
         if plan.extrasTakenNames.contains(extra.key) {
             throw Rejection(reason: "key '\(extra.key)' is not a column, and '$unmapped' would send it to '\(extra.key)', which another entry already writes")
         }
@@ -235,146 +294,5 @@ public struct BatchBuilder: Sendable {
         case .success(let v): return v
         case .failure(let reason): throw Rejection(reason: "key '\(extra.key)' ($unmapped): \(reason.text)")
         }
-    }
-
-    /// Writes the event up to the end of its data fields (the caller closes it); returns whether
-    /// `data` has any field, and sets `wroteMessageID` when the row had a mapped source_message_id.
-    private func writeEvent(into w: inout JSONWriter, _ values: [Value], extras: [Value.ObjectEntry],
-                            eventTime: inout Int64?, wroteMessageID: inout Bool) throws -> Bool {
-        let eventType: String
-        if let fixed = plan.staticEventType {
-            eventType = fixed
-        } else if let slot = plan.eventTypeSlot, case .string(let t)? = try value(slot, values) {
-            eventType = t
-        } else {
-            throw Rejection(reason: "\(plan.eventTypeSlot?.sourceName ?? "the event type") → events.event_type: the event type is empty")
-        }
-        let perRowType = plan.staticEventType == nil
-
-        w.raw(",\"events\":[{\"event_type\":")
-        w.string(eventType)
-        w.raw(",\"data\":{")
-        var firstField = true
-        func field(_ key: String) {
-            if !firstField { w.raw(UInt8(ascii: ",")) }
-            firstField = false
-            w.string(key)
-            w.raw(UInt8(ascii: ":"))
-        }
-
-        // Flat fields, then the nested objects location and product_action, in canonical order.
-        var location: [(String, Value)] = []
-        var productAction: [(String, Value)] = []
-        var product: [(String, Value)] = []
-        var hasEventName = false
-        var hasCustomEventType = false
-        for (n, slot) in plan.eventData.enumerated() {
-            guard let v = try value(slot, values) else { continue }
-            if perRowType, let spec = TargetCatalog.eventData[slot.key], !spec.eventTypes.contains(eventType) {
-                throw Rejection(reason: "\(slot.sourceName) → \(slot.target.path): \(eventType) events have no such field")
-            }
-            let kind = eventSlotKinds[n]
-            switch kind {
-            case .location:
-                location.append((String(slot.key.dropFirst("location.".count)), v))
-            case .product:
-                product.append((String(slot.key.dropFirst("product_action.products.".count)), v))
-            case .productAction:
-                productAction.append((String(slot.key.dropFirst("product_action.".count)), v))
-            case .eventName, .customEventType, .timestamp, .messageID, .other:
-                if kind == .customEventType { hasCustomEventType = true }
-                if kind == .messageID { wroteMessageID = true }
-                if kind == .timestamp, case .int(let ms) = v { eventTime = ms }
-                if kind == .eventName {
-                    hasEventName = true
-                    if case .string(let name) = v, name.isEmpty {
-                        throw Rejection(reason: "\(slot.sourceName) → events.data.event_name: the event name is empty")
-                    }
-                }
-                field(slot.key)
-                w.value(v)
-                if kind == .eventName && eventType == "custom_event" && !mapsCustomEventType {
-                    field("custom_event_type")
-                    w.raw("\"other\"")
-                    hasCustomEventType = true
-                }
-            }
-        }
-        if eventType == "custom_event" {
-            if !hasEventName {
-                throw Rejection(reason: "\(plan.eventData.first { $0.key == "event_name" }?.sourceName ?? "no column") → events.data.event_name: a custom_event needs an event name, and it is null")
-            }
-            if !hasCustomEventType {
-                field("custom_event_type")
-                w.raw("\"other\"")
-            }
-        }
-        if !location.isEmpty {
-            guard location.contains(where: { $0.0 == "latitude" }), location.contains(where: { $0.0 == "longitude" }) else {
-                throw Rejection(reason: "events.data.location needs both latitude and longitude; this row has only \(location.map(\.0).joined(separator: ", "))")
-            }
-            field("location")
-            w.raw(UInt8(ascii: "{"))
-            for (n, (k, v)) in location.enumerated() {
-                if n > 0 { w.raw(UInt8(ascii: ",")) }
-                w.string(k); w.raw(UInt8(ascii: ":")); w.value(v)
-            }
-            w.raw(UInt8(ascii: "}"))
-        }
-        if !productAction.isEmpty || !product.isEmpty {
-            guard productAction.contains(where: { $0.0 == "action" }) else {
-                throw Rejection(reason: "events.data.product_action.action is null; a product action needs its action")
-            }
-            field("product_action")
-            w.raw(UInt8(ascii: "{"))
-            for (n, (k, v)) in productAction.enumerated() {
-                if n > 0 { w.raw(UInt8(ascii: ",")) }
-                w.string(k); w.raw(UInt8(ascii: ":")); w.value(v)
-            }
-            if !product.isEmpty {
-                w.raw(",\"products\":[{")
-                for (n, (k, v)) in product.enumerated() {
-                    if n > 0 { w.raw(UInt8(ascii: ",")) }
-                    w.string(k); w.raw(UInt8(ascii: ":")); w.value(v)
-                }
-                w.raw("}]")
-            }
-            w.raw(UInt8(ascii: "}"))
-        } else if eventType == "commerce_event" {
-            throw Rejection(reason: "events.data.product_action.action is null; a commerce_event needs a product action")
-        }
-
-        // Two sections written the same way; a loop over an array literal here would allocate per row.
-        func section(_ name: String, _ slots: [MappingPlan.Slot], _ extrasTarget: Target, _ allowed: Set<String>) throws {
-            let entries = try attributeEntries(slots, extrasHere: plan.extrasTarget == extrasTarget, values, extras)
-            guard !entries.isEmpty else { return }
-            guard allowed.contains(eventType) else {
-                throw Rejection(reason: "\(eventType) events carry no \(name), but this row has \(entries.map(\.0).joined(separator: ", "))")
-            }
-            field(name)
-            w.raw(UInt8(ascii: "{"))
-            for (n, (k, v)) in entries.enumerated() {
-                if n > 0 { w.raw(UInt8(ascii: ",")) }
-                w.string(k); w.raw(UInt8(ascii: ":")); w.value(v)
-            }
-            w.raw(UInt8(ascii: "}"))
-        }
-        try section("custom_attributes", plan.customAttributes, .customAttributesAll, TargetCatalog.customAttributeEventTypes)
-        try section("custom_flags", plan.customFlags, .customFlagsAll, TargetCatalog.customFlagEventTypes)
-        return !firstField
-    }
-
-    private func attributeEntries(_ slots: [MappingPlan.Slot], extrasHere: Bool, _ values: [Value],
-                                  _ extras: [Value.ObjectEntry]) throws -> [(String, Value)] {
-        var entries: [(String, Value)] = []
-        for slot in slots {
-            if let v = try value(slot, values) { entries.append((slot.key, v)) }
-        }
-        if extrasHere {
-            for extra in extras {
-                if let v = try extraValue(extra, kind: .eventAttribute) { entries.append((extra.key, v)) }
-            }
-        }
-        return entries
     }
 }

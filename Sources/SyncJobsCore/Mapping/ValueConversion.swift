@@ -266,7 +266,11 @@ enum ValueConversion {
     }
 
     static func isUUID(_ text: String) -> Bool {
-        let utf8 = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { isUUID(UnsafeRawBufferPointer($0)) }
+    }
+
+    static func isUUID(_ utf8: UnsafeRawBufferPointer) -> Bool {
         guard utf8.count == 36 else { return false }
         for (i, c) in utf8.enumerated() {
             if i == 8 || i == 13 || i == 18 || i == 23 {

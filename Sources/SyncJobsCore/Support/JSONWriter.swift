@@ -49,7 +49,12 @@ public struct JSONWriter: Sendable {
 
     public mutating func string(_ s: String) {
         var s = s
-        s.withUTF8 { utf8 in
+        s.withUTF8 { string(utf8: $0) }
+    }
+
+    /// A JSON string of valid UTF-8 bytes: quotes, backslashes and control characters escaped,
+    /// everything else copied as it is.
+    public mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
             bytes.append(UInt8(ascii: "\""))
             var start = 0
             for i in 0..<utf8.count {
@@ -72,7 +77,6 @@ public struct JSONWriter: Sendable {
             }
             if start < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<utf8.count])) }
             bytes.append(UInt8(ascii: "\""))
-        }
     }
 
     public mutating func int(_ i: Int64) {
@@ -80,7 +84,18 @@ public struct JSONWriter: Sendable {
             bytes.append(UInt8(ascii: "0") + UInt8(i))
             return
         }
-        bytes.append(contentsOf: String(i).utf8)
+        // Digits into a stack buffer, last first: no String per number.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var magnitude = i.magnitude
+            var start = 20
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if i < 0 { bytes.append(UInt8(ascii: "-")) }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<20]))
+        }
     }
 
     public mutating func double(_ d: Double) {

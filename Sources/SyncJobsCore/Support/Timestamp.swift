@@ -49,7 +49,13 @@ public enum Timestamp {
     /// Milliseconds since 1970-01-01T00:00:00Z for a timestamp in one of the accepted forms,
     /// or nil for anything else.
     public static func parseMillis(_ text: String) -> Int64? {
-        var scanner = TimestampScanner(text)
+        var text = text
+        return text.withUTF8 { parseMillis(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The same for UTF-8 bytes (text cells of a row batch, read without making a `String`).
+    static func parseMillis(_ utf8: UnsafeRawBufferPointer) -> Int64? {
+        var scanner = TimestampScanner(utf8)
         guard !scanner.containsNUL,
               let year = scanner.digits(4), scanner.take("-"),
               let month = scanner.digits(2), scanner.take("-"),
@@ -242,11 +248,12 @@ public enum Timestamp {
 
 /// A cursor over the UTF-8 bytes of a timestamp; every accepted character is ASCII.
 private struct TimestampScanner {
-    private let bytes: [UInt8]
+    private let bytes: UnsafeRawBufferPointer
     private(set) var position = 0
 
-    init(_ text: String) {
-        bytes = Array(text.utf8)
+    /// Reads `bytes`, which must outlive the scanner.
+    init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
     }
 
     var containsNUL: Bool { bytes.contains(0) }

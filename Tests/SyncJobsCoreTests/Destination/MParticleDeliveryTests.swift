@@ -146,14 +146,14 @@ import Testing
                 case 2: return .status(503)
                 case 4: return .drop
                 case 6: return .dropAfterAccept
-                case 8: return .delay(milliseconds: 10_000)   // far beyond the 2 s timeout
+                case 8: return .delay(milliseconds: 40_000)   // far beyond the 6 s timeout
                 default: return nil
                 }
             }
         }) { server in
             // One request at a time, so each scripted arrival meets a known request.
             // A timeout that a loaded machine's answers stay well inside.
-            let job = try t.mparticleJob(server: server, maxInFlight: 1, timeout: "2s")
+            let job = try t.mparticleJob(server: server, maxInFlight: 1, timeout: "6s")
             let run = try await t.run(job, destination: try t.mparticle(job, clock: clock))
             #expect(run.succeeded, "\(run.errorMessage ?? "")")
             #expect(run.counts.retries == 5, "\(server.exchanges.map { "\($0.number):\($0.status.map(String.init) ?? "-")" })")

@@ -1,0 +1,255 @@
+/// Many rows read from a source at once, as the engine's row representation.
+///
+/// Every cell is a small typed value; text is a slice of one byte buffer shared by the whole
+/// batch. The buffers are kept between batches (`removeAll` keeps their capacity), so reading a
+/// row allocates nothing and the mapping writes JSON straight from the source's bytes: no
+/// `String` per cell, no array per row. Text in the buffer is always valid UTF-8 (sources repair
+/// what is not, as `String(decoding:)` would), so it can be copied into JSON as it is.
+public struct RowBatch: Sendable {
+    /// One cell. Sixteen bytes: a kind, and an integer, a double's bits, or where text lies.
+    public struct Cell: Sendable, Equatable {
+        public enum Kind: UInt8, Sendable {
+            case null, bool, int, double
+            /// UTF-8 text in the batch's bytes.
+            case text
+            /// A JSON number literal (in the bytes) that neither Int64 nor a double holds exactly.
+            case number
+            /// A list or object (JSON sources), kept as a `Value` beside the cells.
+            case value
+        }
+
+        public var kind: Kind
+        /// Length of text or a literal in bytes.
+        var length: UInt32
+        /// The integer, the double's bit pattern, the offset of text, or the index of a value.
+        var payload: UInt64
+
+        public static let null = Cell(kind: .null, length: 0, payload: 0)
+        static func bool(_ b: Bool) -> Cell { Cell(kind: .bool, length: 0, payload: b ? 1 : 0) }
+        static func int(_ i: Int64) -> Cell { Cell(kind: .int, length: 0, payload: UInt64(bitPattern: i)) }
+        static func double(_ d: Double) -> Cell { Cell(kind: .double, length: 0, payload: d.bitPattern) }
+
+        var boolValue: Bool { payload != 0 }
+        var intValue: Int64 { Int64(bitPattern: payload) }
+        var doubleValue: Double { Double(bitPattern: payload) }
+        var textRange: Range<Int> { Int(payload)..<(Int(payload) + Int(length)) }
+    }
+
+    /// What the engine needs about a row besides its cells.
+    public struct Row: Sendable {
+        /// 1-based position in the source (file record number, or position in the query result).
+        public var number: Int
+        /// Byte offset just past the row, for resuming an interrupted pass over a file.
+        public var endOffset: Int64?
+        /// The normalized iterator value, in incremental runs.
+        public var iterator: IteratorValue?
+        /// Set when the row cannot be read or placed (malformed record, bad iterator): the reason,
+        /// and the row as text for the rejected-row record. Its cells are then all null.
+        public var rejection: (reason: String, row: String)?
+        /// Index into `extras` of JSON keys outside the columns (NDJSON and JSON sources only).
+        var extrasIndex: Int32 = -1
+    }
+
+    public let columnCount: Int
+    /// How many rows a reader puts in one batch at most.
+    public let capacity: Int
+    public private(set) var rows: [Row] = []
+    public private(set) var cells: [Cell] = []
+    public private(set) var bytes: [UInt8] = []
+    /// Lists and objects of JSON sources, referred to by `.value` cells.
+    public private(set) var values: [Value] = []
+    /// JSON keys outside the columns, per row that has any.
+    public private(set) var extras: [[Value.ObjectEntry]] = []
+
+    public init(columnCount: Int, capacity: Int = 1024) {
+        self.columnCount = columnCount
+        self.capacity = capacity
+        rows.reserveCapacity(capacity)
+        cells.reserveCapacity(capacity * columnCount)
+        bytes.reserveCapacity(capacity * columnCount * 16)
+    }
+
+    public var count: Int { rows.count }
+    public var isEmpty: Bool { rows.isEmpty }
+    public var isFull: Bool { rows.count >= capacity }
+
+    /// Empties the batch, keeping its buffers for the next one.
+    public mutating func removeAll() {
+        rows.removeAll(keepingCapacity: true)
+        cells.removeAll(keepingCapacity: true)
+        bytes.removeAll(keepingCapacity: true)
+        if !values.isEmpty { values.removeAll(keepingCapacity: true) }
+        if !extras.isEmpty { extras.removeAll(keepingCapacity: true) }
+    }
+
+    // MARK: Writing a row (sources)
+
+    /// Starts a row; its cells follow with `append`, exactly `columnCount` of them, then
+    /// `finishRow`.
+    @inline(__always)
+    public mutating func startRow(number: Int, endOffset: Int64? = nil) {
+        rows.append(Row(number: number, endOffset: endOffset))
+    }
+
+    @inline(__always) public mutating func append(_ cell: Cell) { cells.append(cell) }
+    @inline(__always) public mutating func appendNull() { cells.append(.null) }
+    @inline(__always) public mutating func append(int i: Int64) { cells.append(.int(i)) }
+    @inline(__always) public mutating func append(double d: Double) { cells.append(.double(d)) }
+    @inline(__always) public mutating func append(bool b: Bool) { cells.append(.bool(b)) }
+
+    /// Appends text, repairing invalid UTF-8 the way `String(decoding:as:)` does.
+    @inline(__always)
+    public mutating func append(text: UnsafeRawBufferPointer) {
+        if UTF8Check.isValid(text) {
+            let start = bytes.count
+            bytes.append(contentsOf: text)
+            cells.append(Cell(kind: .text, length: UInt32(text.count), payload: UInt64(start)))
+        } else {
+            append(text: String(decoding: text, as: UTF8.self))
+        }
+    }
+
+    public mutating func append(text: String) {
+        var text = text
+        text.withUTF8 { utf8 in
+            let start = bytes.count
+            bytes.append(contentsOf: utf8)
+            cells.append(Cell(kind: .text, length: UInt32(utf8.count), payload: UInt64(start)))
+        }
+    }
+
+    /// Appends a cell for any value: scalars become cells, lists and objects are kept aside.
+    public mutating func append(_ value: Value) {
+        switch value {
+        case .null: appendNull()
+        case .bool(let b): append(bool: b)
+        case .int(let i): append(int: i)
+        case .double(let d): append(double: d)
+        case .string(let s): append(text: s)
+        case .number(let literal):
+            var literal = literal
+            literal.withUTF8 { utf8 in
+                let start = bytes.count
+                bytes.append(contentsOf: utf8)
+                cells.append(Cell(kind: .number, length: UInt32(utf8.count), payload: UInt64(start)))
+            }
+        case .array, .object:
+            cells.append(Cell(kind: .value, length: 0, payload: UInt64(values.count)))
+            values.append(value)
+        }
+    }
+
+    /// Sets what the engine needs about the row just written.
+    @inline(__always)
+    public mutating func finishRow(iterator: IteratorValue? = nil) {
+        rows[rows.count - 1].iterator = iterator
+    }
+
+    /// Records JSON keys outside the columns for the row just written.
+    public mutating func setExtras(_ entries: [Value.ObjectEntry]) {
+        guard !entries.isEmpty else { return }
+        rows[rows.count - 1].extrasIndex = Int32(extras.count)
+        extras.append(entries)
+    }
+
+    /// Adds a row that cannot be read or placed, with its reason; its cells are null.
+    public mutating func appendRejected(number: Int, reason: String, row: String, endOffset: Int64? = nil) {
+        var info = Row(number: number, endOffset: endOffset)
+        info.rejection = (reason, row)
+        rows.append(info)
+        for _ in 0..<columnCount { cells.append(.null) }
+    }
+
+    /// Turns the row just written into a rejected one (a bad iterator found after its cells).
+    public mutating func rejectLastRow(reason: String, row: String) {
+        rows[rows.count - 1].rejection = (reason, row)
+    }
+
+    /// Drops the row just written (outside the window).
+    public mutating func dropLastRow() {
+        rows.removeLast()
+        cells.removeLast(columnCount)
+    }
+
+    // MARK: Reading a row (the engine)
+
+    @inline(__always) public func cell(_ row: Int, _ column: Int) -> Cell { cells[row * columnCount + column] }
+
+    /// The cell as a `Value`, for the rare paths that need one (conversions with `type:`,
+    /// rejected-row records, previews).
+    public func value(_ cell: Cell) -> Value {
+        switch cell.kind {
+        case .null: return .null
+        case .bool: return .bool(cell.boolValue)
+        case .int: return .int(cell.intValue)
+        case .double: return .double(cell.doubleValue)
+        case .text: return .string(String(decoding: bytes[cell.textRange], as: UTF8.self))
+        case .number: return .number(String(decoding: bytes[cell.textRange], as: UTF8.self))
+        case .value: return values[Int(cell.payload)]
+        }
+    }
+
+    public func values(ofRow row: Int) -> [Value] {
+        (0..<columnCount).map { value(cell(row, $0)) }
+    }
+
+    public func extras(ofRow row: Int) -> [Value.ObjectEntry] {
+        let index = rows[row].extrasIndex
+        return index < 0 ? [] : extras[Int(index)]
+    }
+
+    /// The row as a JSON object of column to value, for rejected-row records and previews.
+    public func object(ofRow row: Int, columns: [String]) -> Value {
+        var entries = zip(columns, values(ofRow: row)).map { Value.ObjectEntry($0, $1) }
+        entries.append(contentsOf: extras(ofRow: row))
+        return .object(entries)
+    }
+}
+
+/// UTF-8 validation for text copied into batches.
+enum UTF8Check {
+    @inline(__always)
+    static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        // ASCII, the common case, eight bytes at a time.
+        var i = 0
+        let count = bytes.count
+        while i + 8 <= count {
+            if bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { break }
+            i += 8
+        }
+        while i < count, bytes[i] < 0x80 { i += 1 }
+        if i == count { return true }
+        return validateMultibyte(bytes, from: i)
+    }
+
+    /// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past U+10FFFF.
+    static func validateMultibyte(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Bool {
+        var i = start
+        let count = bytes.count
+        @inline(__always) func continuation(_ k: Int) -> Bool { k < count && bytes[k] & 0xC0 == 0x80 }
+        while i < count {
+            let b = bytes[i]
+            if b < 0x80 { i += 1; continue }
+            if b < 0xC2 { return false }
+            if b < 0xE0 {
+                guard continuation(i + 1) else { return false }
+                i += 2
+            } else if b < 0xF0 {
+                guard i + 2 < count, continuation(i + 1), continuation(i + 2) else { return false }
+                let b1 = bytes[i + 1]
+                if b == 0xE0 && b1 < 0xA0 { return false }
+                if b == 0xED && b1 >= 0xA0 { return false }
+                i += 3
+            } else if b < 0xF5 {
+                guard i + 3 < count, continuation(i + 1), continuation(i + 2), continuation(i + 3) else { return false }
+                let b1 = bytes[i + 1]
+                if b == 0xF0 && b1 < 0x90 { return false }
+                if b == 0xF4 && b1 >= 0x90 { return false }
+                i += 4
+            } else {
+                return false
+            }
+        }
+        return true
+    }
+}
