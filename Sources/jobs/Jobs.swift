@@ -141,7 +141,7 @@ struct Validate: ParsableCommand {
     }
 }
 
-struct Plan: ParsableCommand {
+struct Plan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show what the next run of a job would do, without doing it.")
 
     @Argument(help: "A job name or job file path.")
@@ -149,8 +149,8 @@ struct Plan: ParsableCommand {
 
     @OptionGroup var options: WorkspaceOptions
 
-    func run() throws {
-        try finish(PlanCommand.execute(workspace: options.workspace, job: job, output: StandardOutput()))
+    func run() async throws {
+        try finish(await PlanCommand.execute(workspace: options.workspace, job: job, output: StandardOutput()))
     }
 }
 

@@ -39,7 +39,22 @@ public struct PackedRequest: Sendable {
     }
 }
 
-/// Packs batches into requests of at most 100 batches and 256 KB, mParticle's Events API limits.
+/// How much one request may hold; each destination says (`Destination.packing`).
+public struct PackingLimits: Sendable, Equatable {
+    public var maxBatches: Int
+    public var maxBytes: Int
+
+    public init(maxBatches: Int, maxBytes: Int) {
+        self.maxBatches = maxBatches
+        self.maxBytes = maxBytes
+    }
+
+    /// mParticle's Events API: at most 100 batches and 256 KB per request.
+    public static let eventsAPI = PackingLimits(maxBatches: 100, maxBytes: 256 * 1024)
+}
+
+/// Packs batches into requests within a destination's limits (100 batches and 256 KB for
+/// mParticle's Events API).
 public struct RequestPacker: Sendable {
     public static let maxBatches = 100
     public static let maxBytes = 256 * 1024
@@ -57,6 +72,10 @@ public struct RequestPacker: Sendable {
     public init(maxBatches: Int = RequestPacker.maxBatches, maxBytes: Int = RequestPacker.maxBytes) {
         self.maxBatches = maxBatches
         self.maxBytes = maxBytes
+    }
+
+    public init(_ limits: PackingLimits) {
+        self.init(maxBatches: limits.maxBatches, maxBytes: limits.maxBytes)
     }
 
     public var isEmpty: Bool { ranges.isEmpty }

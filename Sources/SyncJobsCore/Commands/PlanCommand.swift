@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Synchronization
 
 /// `jobs plan JOB`: what the next run would do, without doing it.
 public enum PlanCommand {
@@ -6,11 +8,11 @@ public enum PlanCommand {
     public static let previewRowLimit = 1000
 
     public static func execute(workspace: Workspace, job reference: String, output: any CommandOutput,
-                               now: Int64? = nil) -> ExitStatus {
+                               now: Int64? = nil) async -> ExitStatus {
         guard let job = workspace.loadJob(reference, output: output) else { return .invalid }
         do {
             let state = try workspace.openState()
-            let text = try describe(job, state: state, now: now ?? StateStore.now())
+            let text = try await describe(job, state: state, now: now ?? StateStore.now())
             output.out(text)
             return .ok
         } catch let error as JobFileError {
@@ -22,7 +24,7 @@ public enum PlanCommand {
         }
     }
 
-    public static func describe(_ job: JobDefinition, state: StateStore, now: Int64) throws -> String {
+    public static func describe(_ job: JobDefinition, state: StateStore, now: Int64) async throws -> String {
         let source = try SourceOpener.open(job)
         defer { source.close() }
         let (compiled, diagnostics) = MappingCompiler.compile(job: job, for: source)
@@ -88,35 +90,24 @@ public enum PlanCommand {
             }
         }
 
-        // Preview: map rows until a few batches come out.
-        let builder = BatchBuilder(plan: plan)
-        let reader = try source.makeReader(window.read, resume: window.resume)
-        var batches: [String] = []
-        var rejected: [String] = []
-        var skipped = 0
-        var examined = 0
-        while batches.count < previewBatches, examined < previewRowLimit, let item = try reader.next() {
-            examined += 1
-            switch item {
-            case .rejected(let number, let reason, let row, _):
-                rejected.append("  \(RowPosition.label(number, job: job, row: row)): \(reason)")
-            case .row(let row):
-                var facts = BatchFacts()
-                let mapped = builder.map(row.values, extras: row.extras, facts: &facts)
-                if let value = row.iterator,
-                   JobRunner.alreadyDelivered(value, JobRunner.ledgerIdentity(row, facts), window.boundary) {
-                    skipped += 1
-                    continue
-                }
-                switch mapped {
-                case .batch(let bytes):
-                    let parsed = (try? JSONParser.parse(String(decoding: bytes, as: UTF8.self))) ?? .string(String(decoding: bytes, as: UTF8.self))
-                    batches.append("row \(row.number):\n" + JSONWriter.pretty(parsed))
-                case .rejected(let reason):
-                    rejected.append("  \(RowPosition.label(row.number, job: job, row: row.asObject(columns: source.columns))): \(reason)")
-                }
-            }
+        // Preview: the run's own pipeline, dry, into a destination that keeps the first batches.
+        let preview = PreviewDestination(keeping: previewBatches)
+        var options = RunOptions(dryRun: true, limit: previewRowLimit, now: now)
+        options.rejectedSampleLimit = previewRowLimit
+        options.enough = { preview.isFull }
+        let result = try await JobRunner(job: job, state: state, destination: preview, logger: Logger(label: "syncjobs.plan", factory: { _ in SwiftLogNoOpLogHandler() }))
+            .run(options)
+        if let failure = result.failure {
+            if case .invalidJob(let diagnostics) = failure { throw JobFileError(diagnostics) }
+            throw RunError(result.errorMessage ?? "the preview failed")
         }
+        let batches = preview.batches.map { kept in
+            let text = String(decoding: kept.batch, as: UTF8.self)
+            return "row \(kept.rowNumber):\n" + JSONWriter.pretty((try? JSONParser.parse(text)) ?? .string(text))
+        }
+        let rejected = result.rejectedSamples.map { "  \(RowPosition.label($0, job: job)): \($0.reason)" }
+        let examined = result.counts.rowsRead
+        let skipped = result.counts.rowsSkipped
         lines.append("")
         if batches.isEmpty {
             lines.append("first batches: none (no row in the window maps to a batch)")
@@ -161,4 +152,31 @@ public enum PlanCommand {
             return "\(spec.endpointName) (POST \(spec.baseURL)/bulkevents\(spec.historical == .auto ? ", events older than 30 days to /bulkevents/historical" : "")), api_key \(spec.apiKey), api_secret \(spec.apiSecret), max_in_flight \(spec.maxInFlight)"
         }
     }
+}
+
+/// Where `jobs plan` sends the run's batches: it keeps the first few and sends nothing.
+final class PreviewDestination: Destination {
+    private let wanted: Int
+    private let kept = Mutex<[(rowNumber: Int, batch: [UInt8])]>([])
+
+    init(keeping wanted: Int) { self.wanted = wanted }
+
+    var maxInFlight: Int { 1 }
+    /// One batch a request, so each batch arrives as soon as it is mapped.
+    var packing: PackingLimits { PackingLimits(maxBatches: 1, maxBytes: .max) }
+
+    var batches: [(rowNumber: Int, batch: [UInt8])] { kept.withLock { $0 } }
+    var isFull: Bool { kept.withLock { $0.count >= wanted } }
+
+    func send(_ request: PackedRequest) async throws -> DeliveryResult {
+        kept.withLock { kept in
+            for index in 0..<request.batchCount where kept.count < wanted {
+                kept.append((request.rowNumbers[index], Array(request.batch(index))))
+            }
+        }
+        return .accepted
+    }
+
+    func makeDurable() async throws {}
+    func close() async throws {}
 }

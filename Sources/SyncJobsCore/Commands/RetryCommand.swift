@@ -86,12 +86,12 @@ public enum RetryCommand {
                     if let row = rows.first(where: { $0.id == id }) { outcome.refusedSamples.append((row.rowNumber, reason)) }
                 }
                 if let failure {
-                    outcome.error = JobRunner.message(failure)
+                    outcome.error = ErrorText.describe(failure)
                     break pages
                 }
             }
         } catch {
-            outcome.error = JobRunner.message(error)
+            outcome.error = ErrorText.describe(error)
         }
         try? await destination.close()
         outcome.seconds = (ContinuousClock.now - started).seconds

@@ -76,7 +76,7 @@ public enum RunCommand {
             return .runFailed
         case nil:
             output.out(summary(result))
-            let samples = result.rejectedSamples.prefix(result.dryRun ? JobRunner.rejectedSampleLimit : 5)
+            let samples = result.rejectedSamples.prefix(result.dryRun ? RunOptions.defaultRejectedSamples : 5)
             for rejected in samples {
                 let line = "  rejected \(RowPosition.label(rejected, job: job)): \(rejected.reason)"
                 if result.dryRun { output.out(line) } else { output.err(line) }

@@ -67,7 +67,7 @@ public enum ValidateCommand {
         }
         defer { source.close() }
         var (_, mappingDiagnostics) = MappingCompiler.compile(job: job, for: source)
-        if let empty = (source as? FileSource)?.emptyNote {
+        if let empty = source.notes.first {
             // The file has no columns yet: the job's own are assumed, so "not sent" is no news.
             mappingDiagnostics.removeAll { $0.severity == .warning && $0.message.contains("neither mapped nor ignored") }
             mappingDiagnostics.append(Diagnostic(.warning, at: job.location("source"), "\(empty); the columns the mapping names are checked once it holds a record"))

@@ -7,6 +7,9 @@ public protocol Destination: Sendable {
     /// whatever order they complete in.
     var maxInFlight: Int { get }
 
+    /// How many batches, and how many bytes, one request may hold.
+    var packing: PackingLimits { get }
+
     /// Delivers one request. Returning means the destination has accepted it (or the batches
     /// listed as rejected); throwing fails the run, keeping what was acknowledged before.
     func send(_ request: PackedRequest) async throws -> DeliveryResult
@@ -16,6 +19,11 @@ public protocol Destination: Sendable {
 
     /// Releases resources at the end of a run.
     func close() async throws
+}
+
+extension Destination {
+    /// The Events API's limits, which the file destination keeps too: its lines are what would be POSTed.
+    public var packing: PackingLimits { .eventsAPI }
 }
 
 /// What a destination says about one delivered request.
@@ -83,5 +91,5 @@ public struct UndeliveredRequest: Error, CustomStringConvertible {
     public var request: PackedRequest
     public var underlying: Error
 
-    public var description: String { JobRunner.message(underlying) }
+    public var description: String { ErrorText.describe(underlying) }
 }

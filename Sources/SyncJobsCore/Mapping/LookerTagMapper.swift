@@ -262,7 +262,7 @@ public enum LookerTagMapper {
     /// Derives the mapping for `job` from the source's Looker fields and compiles it.
     static func compile(job: JobDefinition, rule: LookerTagMapping, for source: any OpenedSource) -> (MappingPlan?, [Diagnostic]) {
         let location = job.location("mapping")
-        guard let fields = (source as? FileSource)?.lookerFields else {
+        guard let fields = source.lookerFields else {
             return (nil, [Diagnostic(at: location, "'mapping: looker' derives the mapping from the LookML tags of a Looker result, but \(source.description) is not one",
                                      fix: "set 'format: looker' in 'source:', or write the mapping as a list")])
         }

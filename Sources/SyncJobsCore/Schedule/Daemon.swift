@@ -145,7 +145,7 @@ public final class Daemon: Service, @unchecked Sendable {
         } catch let busy as JobBusyError {
             return .couldNotStart(problem: "\(busy)", busy: true)
         } catch {
-            return .couldNotStart(problem: JobRunner.message(error), busy: false)
+            return .couldNotStart(problem: ErrorText.describe(error), busy: false)
         }
     }
 

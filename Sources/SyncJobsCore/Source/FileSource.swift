@@ -6,7 +6,7 @@ import Foundation
 /// next run. Files have no order, so incremental runs scan every record and keep those in the
 /// window; an interrupted pass resumes from the byte offset of the last acknowledged row only when
 /// the file is unchanged in every way `FileFingerprint` can tell.
-final class FileSource: ResumableSource {
+final class FileSource: OpenedSource {
     let path: String
     let format: FileFormat
     let columns: [String]
@@ -17,6 +17,7 @@ final class FileSource: ResumableSource {
     let lookerFields: [LookerField]?
     /// Set when an NDJSON or JSON file holds no records at all: a run sends nothing and says so.
     let emptyNote: String?
+    var notes: [String] { emptyNote.map { [$0] } ?? [] }
     var acceptsExtraKeys: Bool { format == .ndjson || format == .json }
     var deliversInIteratorOrder: Bool { false }
 
@@ -87,22 +88,28 @@ final class FileSource: ResumableSource {
     }
 
     func countRows(_ window: ReadWindow?) throws -> Int {
-        let reader = try makeReader(window, resume: nil)
+        let reader = try makeReader(window, resume: nil, limit: nil)
+        var batch = RowBatch(columnCount: columns.count)
         var count = 0
-        while try reader.next() != nil { count += 1 }
+        while try reader.read(into: &batch) { count += batch.count }
         return count
     }
 
     func countRows(at value: IteratorValue, window: ReadWindow) throws -> Int {
-        let reader = try makeReader(window, resume: nil)
+        let reader = try makeReader(window, resume: nil, limit: nil)
+        var batch = RowBatch(columnCount: columns.count)
         var count = 0
-        while let item = try reader.next() {
-            if case .row(let row) = item, row.iterator == value { count += 1 }
+        while try reader.read(into: &batch) {
+            count += batch.rows.lazy.filter { $0.rejection == nil && $0.iterator == value }.count
         }
         return count
     }
 
-    func makeReader(_ window: ReadWindow?, resume: FileResume?) throws -> any RowReader {
+    func rows(_ window: ReadWindow?, resume: FileResume?, limit: Int?) throws -> any RowStream {
+        ThreadedRowStream(try makeReader(window, resume: resume, limit: limit), columnCount: columns.count)
+    }
+
+    func makeReader(_ window: ReadWindow?, resume: FileResume?, limit: Int?) throws -> FileRowReader {
         var startOffset: Int64?
         var startNumber = 0
         if let resume, verifyResume(resume) == .resume {
@@ -111,7 +118,7 @@ final class FileSource: ResumableSource {
         }
         let records = try Self.recordReader(path: path, format: format, startOffset: startOffset, startNumber: startNumber,
                                             endOffset: snapshotSize)
-        return FileRowReader(records: records, columns: columns, window: window)
+        return FileRowReader(records: records, columns: columns, window: window, limit: limit)
     }
 
     func verifyResume(_ resume: FileResume) -> ResumeVerdict {
@@ -128,40 +135,69 @@ final class FileSource: ResumableSource {
     func close() {}
 }
 
-final class FileRowReader: RowReader {
+/// Reads a file's records into batches, keeping those in the read window.
+final class FileRowReader: BlockingRowReader {
     var records: any FileRecordReader
     let columns: [String]
     let window: ReadWindow?
+    /// Rows still to hand on (`--limit`), or nil for all.
+    var remaining: Int?
 
-    init(records: any FileRecordReader, columns: [String], window: ReadWindow?) {
+    init(records: any FileRecordReader, columns: [String], window: ReadWindow?, limit: Int? = nil) {
         self.records = records
         self.columns = columns
         self.window = window
+        remaining = limit
     }
 
-    func next() throws -> SourceItem? {
-        while let result = try records.next() {
+    private var finished = false
+
+    func read(into batch: inout RowBatch) throws -> Bool {
+        batch.removeAll()
+        while !batch.isFull, !finished {
+            if let remaining, remaining <= 0 { break }
+            guard let result = try records.next() else {
+                finished = true
+                break
+            }
             switch result {
             case .malformed(let number, let endOffset, let reason, let raw):
-                return .rejected(number: number, reason: reason, row: .string(raw), endOffset: endOffset)
+                batch.appendRejected(number: number, reason: reason, row: raw, endOffset: endOffset)
             case .record(let record):
-                var row = SourceRow(number: record.number, values: record.values, extras: record.extras,
-                                    iterator: nil, endOffset: record.endOffset)
-                guard let window else { return .row(row) }
-                let cell = window.columnIndex < record.values.count ? record.values[window.columnIndex] : .null
-                guard let iterator = window.type.normalize(cell) else {
-                    if !window.includeUnreadable { continue }
-                    let reason = window.type.rejection(column: window.column, cell: cell)
-                    return .rejected(number: record.number, reason: reason, row: row.asObject(columns: columns), endOffset: record.endOffset)
+                var iterator: IteratorValue?
+                if let window {
+                    let cell = window.columnIndex < record.values.count ? record.values[window.columnIndex] : .null
+                    guard let value = window.type.normalize(cell) else {
+                        if !window.includeUnreadable { continue }
+                        let row = SourceRecordText.object(columns: columns, values: record.values, extras: record.extras)
+                        batch.appendRejected(number: record.number, reason: window.type.rejection(column: window.column, cell: cell),
+                                             row: row, endOffset: record.endOffset)
+                        break
+                    }
+                    if let lower = window.lower, value < lower { continue }
+                    if let ceiling = window.ceiling, ceiling < value { continue }
+                    if let upper = window.upper, window.upperExclusive ? !(value < upper) : upper < value { continue }
+                    iterator = value
                 }
-                if let lower = window.lower, iterator < lower { continue }
-                if let ceiling = window.ceiling, ceiling < iterator { continue }
-                if let upper = window.upper, window.upperExclusive ? !(iterator < upper) : upper < iterator { continue }
-                row.iterator = iterator
-                return .row(row)
+                batch.startRow(number: record.number, endOffset: record.endOffset)
+                for index in 0..<columns.count {
+                    batch.append(index < record.values.count ? record.values[index] : .null)
+                }
+                batch.setExtras(record.extras)
+                batch.finishRow(iterator: iterator)
             }
+            remaining? -= 1
         }
-        return nil
+        return !batch.isEmpty
+    }
+}
+
+/// A source row as JSON text, for rejected-row records.
+enum SourceRecordText {
+    static func object(columns: [String], values: [Value], extras: [Value.ObjectEntry]) -> String {
+        var entries = zip(columns, values).map { Value.ObjectEntry($0, $1) }
+        entries.append(contentsOf: extras)
+        return JSONWriter.compact(.object(entries))
     }
 }
 

@@ -214,7 +214,7 @@ final class SQLiteSource: OpenedSource {
         }
     }
 
-    func makeReader(_ window: ReadWindow?, resume: FileResume?) throws -> any RowReader {
+    func rows(_ window: ReadWindow?, resume: FileResume?, limit: Int?) throws -> any RowStream {
         let (sql, parameters) = readStatement(window)
         let statement: SQLiteStatement
         if readsInPlace {
@@ -223,7 +223,8 @@ final class SQLiteSource: OpenedSource {
         } else {
             statement = try copyAndEndTransaction(sql, parameters)
         }
-        return SQLiteRowReader(statement: statement, columns: columns, window: window, description: description)
+        let reader = SQLiteRowReader(statement: statement, columns: columns, window: window, description: description, limit: limit)
+        return ThreadedRowStream(reader, columnCount: columns.count)
     }
 
     /// Copies the rows of `sql` into a temporary table within the run's read transaction (the
@@ -258,46 +259,59 @@ final class SQLiteSource: OpenedSource {
     }
 }
 
-final class SQLiteRowReader: RowReader {
+/// Steps a statement and copies each row's cells into batches.
+final class SQLiteRowReader: BlockingRowReader {
     let statement: SQLiteStatement
     let columns: [String]
     let window: ReadWindow?
     let description: String
     var number = 0
+    /// Rows still to read (`--limit`), or nil for all.
+    var remaining: Int?
 
-    init(statement: SQLiteStatement, columns: [String], window: ReadWindow?, description: String) {
+    init(statement: SQLiteStatement, columns: [String], window: ReadWindow?, description: String, limit: Int? = nil) {
         self.statement = statement
         self.columns = columns
         self.window = window
         self.description = description
+        remaining = limit
     }
 
-    func next() throws -> SourceItem? {
-        do {
-            guard try statement.step() else { return nil }
-        } catch {
-            throw SourceError("reading \(description) failed after row \(number): \(SQLiteSource.message(of: error))")
-        }
-        number += 1
-        var values: [Value] = []
-        values.reserveCapacity(columns.count)
-        for index in 0..<columns.count {
+    /// Set once the statement is done: stepping it again would start it over.
+    private var finished = false
+
+    func read(into batch: inout RowBatch) throws -> Bool {
+        batch.removeAll()
+        while !batch.isFull, !finished {
+            if let remaining, remaining <= 0 { break }
             do {
-                values.append(try statement.value(at: Int32(index)))
-            } catch let error as SQLiteError {
-                throw SourceError("\(description), row \(number): \(error.message)")
+                guard try statement.step() else {
+                    finished = true
+                    break
+                }
+            } catch {
+                throw SourceError("reading \(description) failed after row \(number): \(SQLiteSource.message(of: error))")
             }
-        }
-        var row = SourceRow(number: number, values: values, extras: [], iterator: nil, endOffset: nil)
-        if let window {
-            let raw = try statement.value(at: Int32(columns.count))
-            guard let iterator = IteratorValue(storage: raw) else {
-                let cell = values[window.columnIndex]
-                let reason = window.type.rejection(column: window.column, cell: cell)
-                return .rejected(number: number, reason: reason, row: row.asObject(columns: columns), endOffset: nil)
+            number += 1
+            remaining? -= 1
+            batch.startRow(number: number)
+            if let blob = statement.appendCells(columns.count, to: &batch) {
+                do {
+                    _ = try statement.value(at: blob)
+                } catch let error as SQLiteError {
+                    throw SourceError("\(description), row \(number): \(error.message)")
+                }
             }
-            row.iterator = iterator
+            guard let window else { continue }
+            // The normalized iterator is the statement's last column.
+            guard let iterator = IteratorValue(storage: try statement.value(at: Int32(columns.count))) else {
+                let row = batch.count - 1
+                let reason = window.type.rejection(column: window.column, cell: batch.value(batch.cell(row, window.columnIndex)))
+                batch.rejectLastRow(reason: reason, row: JSONWriter.compact(batch.object(ofRow: row, columns: columns)))
+                continue
+            }
+            batch.finishRow(iterator: iterator)
         }
-        return .row(row)
+        return !batch.isEmpty
     }
 }

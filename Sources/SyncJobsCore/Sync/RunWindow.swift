@@ -92,7 +92,7 @@ public struct RunWindow: Sendable {
         }
         var resume: FileResume?
         if let stored = checkpoint?.resume {
-            switch (source as? any ResumableSource)?.verifyResume(stored) ?? .restart("the source cannot resume") {
+            switch source.verifyResume(stored) {
             case .resume:
                 resume = stored
                 notes.append("resuming the interrupted pass over the file at row \(stored.rowNumber + 1)")

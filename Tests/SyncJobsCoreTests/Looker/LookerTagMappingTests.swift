@@ -197,7 +197,7 @@ import Testing
         try t.write("data/result.json", fixture.json())
         try t.write("jobs/j.yaml", jobYAML(type: "event"))
         let output = CapturedOutput()
-        #expect(PlanCommand.execute(workspace: t.workspace, job: "j", output: output) == .ok)
+        #expect(await PlanCommand.execute(workspace: t.workspace, job: "j", output: output) == .ok)
         let table = output.stdout.components(separatedBy: "\n").drop { !$0.hasPrefix("mapping:") }.prefix { !$0.isEmpty }
         #expect(Array(table) == [
             "mapping: derived from the LookML tags (event job, canonical identity names)",

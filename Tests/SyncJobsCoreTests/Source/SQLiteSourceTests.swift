@@ -145,7 +145,7 @@ import Testing
             """
         let full = try t.job("events", Incremental.sqliteJob(mode: "full")
             .replacingOccurrences(of: "  query: SELECT id, user, ts FROM events", with: query))
-        let plan = try PlanCommand.describe(full, state: try t.state(), now: StateStore.now())
+        let plan = try await PlanCommand.describe(full, state: try t.state(), now: StateStore.now())
         #expect(plan.contains("\nread: SELECT * FROM (SELECT id, user, ts FROM events\n-- every event; the newest last\n)\nrows to read: 2\n"))
         let destination = RecordingDestination()
         let run = try await t.run(full, destination: destination)

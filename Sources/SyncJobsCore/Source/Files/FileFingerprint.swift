@@ -30,14 +30,6 @@ public enum ResumeVerdict: Sendable, Equatable {
     case restart(String)
 }
 
-/// A source whose interrupted passes resume by byte offset (files).
-protocol ResumableSource: OpenedSource {
-    /// Whether `resume` is still a valid place to continue, or why the pass must start again.
-    func verifyResume(_ resume: FileResume) -> ResumeVerdict
-    /// `resume` with what a later run needs to verify it; called before a resume point is stored.
-    func sealResume(_ resume: FileResume) -> FileResume
-}
-
 enum FileIdentity {
     /// How many bytes the head and preceding hashes cover.
     static let hashedBytes: Int64 = 65_536

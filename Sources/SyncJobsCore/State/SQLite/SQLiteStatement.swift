@@ -146,6 +146,30 @@ public final class SQLiteStatement {
         }
     }
 
+    /// Appends the first `count` columns of the current row to `batch` as cells, by storage class
+    /// as `value(at:)` reads them, copying text straight from SQLite's buffer. Returns the index
+    /// of a BLOB column instead, which has no JSON form (the caller says so).
+    func appendCells(_ count: Int, to batch: inout RowBatch) -> Int32? {
+        for index in 0..<Int32(count) {
+            switch sqlite3_column_type(statement, index) {
+            case SQLITE_INTEGER:
+                batch.append(int: sqlite3_column_int64(statement, index))
+            case SQLITE_FLOAT:
+                batch.append(double: sqlite3_column_double(statement, index))
+            case SQLITE_TEXT:
+                let text = sqlite3_column_text(statement, index)
+                // The byte count, read after the text as SQLite requires, keeps embedded NULs.
+                let length = Int(sqlite3_column_bytes(statement, index))
+                batch.append(text: UnsafeRawBufferPointer(start: text, count: text == nil ? 0 : length))
+            case SQLITE_NULL:
+                batch.appendNull()
+            default:
+                return index
+            }
+        }
+        return nil
+    }
+
     /// All columns of the current row, as `value(at:)` reads them.
     public func row() throws -> [Value] {
         try (0..<columnCount).map { try value(at: $0) }

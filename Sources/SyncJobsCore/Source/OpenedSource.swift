@@ -1,54 +1,3 @@
-/// One row from a source, with what the engine needs to checkpoint past it.
-public struct SourceRow: Sendable {
-    /// 1-based position in the source (file record number, or position in the query result).
-    public var number: Int
-    public var values: [Value]
-    /// JSON keys outside the columns (NDJSON and JSON sources only).
-    public var extras: [Value.ObjectEntry]
-    /// The normalized iterator value, in incremental runs.
-    public var iterator: IteratorValue?
-    /// Byte offset just past the row, for resuming an interrupted pass over a file.
-    public var endOffset: Int64?
-}
-
-public enum SourceItem: Sendable {
-    case row(SourceRow)
-    /// A row that cannot be read or placed (malformed record, null or unparseable iterator).
-    case rejected(number: Int, reason: String, row: Value, endOffset: Int64?)
-}
-
-/// Which rows an incremental run reads: iterator values from `lower` (inclusive) up to `upper`
-/// (inclusive). Values above `ceiling` wait for a later run (time iterators: the run's start).
-public struct ReadWindow: Sendable {
-    public var column: String
-    public var columnIndex: Int
-    public var type: IteratorType
-    public var lower: IteratorValue?
-    public var upper: IteratorValue?
-    public var ceiling: IteratorValue?
-    /// Backfill and catch-up windows are half-open: `upper` itself belongs to the next window.
-    public var upperExclusive = false
-    /// Whether rows whose iterator is null or unreadable come back as rejected rows. Regular runs
-    /// report them; a backfill window reads only rows that fall in it.
-    public var includeUnreadable = true
-}
-
-/// Where an interrupted pass over an unordered file stopped.
-public struct FileResume: Sendable, Equatable, Codable {
-    /// The file when the interrupted run started.
-    public var fingerprint: FileFingerprint
-    public var offset: Int64
-    public var rowNumber: Int
-    /// Hash of the up to 64 KiB before `offset`, taken when the point was stored; nil in points
-    /// stored by earlier versions, which are never resumed (see `FileFingerprint`).
-    public var precedingHash: String?
-}
-
-/// A pull-based reader of rows; the engine calls `next` until nil.
-public protocol RowReader: AnyObject {
-    func next() throws -> SourceItem?
-}
-
 /// A source opened for one run: its columns are known before any row is read.
 public protocol OpenedSource: AnyObject {
     var columns: [String] { get }
@@ -68,10 +17,27 @@ public protocol OpenedSource: AnyObject {
     func countRows(_ window: ReadWindow?) throws -> Int
     /// How many rows hold exactly `value` as iterator.
     func countRows(at value: IteratorValue, window: ReadWindow) throws -> Int
-    func makeReader(_ window: ReadWindow?, resume: FileResume?) throws -> any RowReader
+    /// The rows of `window` (everything when nil), at most `limit` of them, as batches; a file
+    /// pass continues at `resume` when it is still valid.
+    func rows(_ window: ReadWindow?, resume: FileResume?, limit: Int?) throws -> any RowStream
     /// The file's fingerprint, for sources that resume by byte offset.
     var fingerprint: FileFingerprint? { get }
+    /// Whether `resume` is still a valid place to continue, or why the pass must start again.
+    func verifyResume(_ resume: FileResume) -> ResumeVerdict
+    /// `resume` with what a later run needs to verify it; called before a resume point is stored.
+    func sealResume(_ resume: FileResume) -> FileResume
+    /// Notes for the user about the source as opened (an empty file).
+    var notes: [String] { get }
+    /// A Looker result's fields with their tags, for `mapping: looker`; nil for other sources.
+    var lookerFields: [LookerField]? { get }
     func close()
+}
+
+extension OpenedSource {
+    func verifyResume(_ resume: FileResume) -> ResumeVerdict { .restart("the source cannot resume") }
+    func sealResume(_ resume: FileResume) -> FileResume { resume }
+    var notes: [String] { [] }
+    var lookerFields: [LookerField]? { nil }
 }
 
 /// A source that cannot be opened or read, with a message that says what to fix.
@@ -104,14 +70,5 @@ public enum SourceOpener {
             guard let key = error.jobKey else { throw error }
             throw JobFileError([Diagnostic(at: job.location(key), error.message)])
         }
-    }
-}
-
-extension SourceRow {
-    /// The row as a JSON object, for rejected-row records and previews.
-    func asObject(columns: [String]) -> Value {
-        var entries = zip(columns, values).map { Value.ObjectEntry($0, $1) }
-        entries.append(contentsOf: extras)
-        return .object(entries)
     }
 }
