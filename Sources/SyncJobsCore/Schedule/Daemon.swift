@@ -64,7 +64,8 @@ public final class Daemon: Service {
                         running -= 1
                         settle(ended, &machine)
                     }
-                    if now() >= nextFileCheck {
+                    // (A wall clock set back by more than the interval does not postpone the check.)
+                    if now() >= nextFileCheck || nextFileCheck - now() > reloadMillis {
                         reload(&files, &definitions, &machine, state: state)
                         nextFileCheck = now() + reloadMillis
                     }

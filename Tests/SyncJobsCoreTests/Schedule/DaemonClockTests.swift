@@ -95,6 +95,30 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func jobFilesAddedOrRemovedArePickedUpAtTheNextLookTwoSecondsOfTheClockApart() async throws {
+        let t = try TestWorkspace()
+        let start = Self.t0 - 30 * 60_000
+        let clock = ManualSchedulerClock(now: start)
+        let logs = LogCapture()
+        let daemon = DaemonUnderTest(t, clock: clock, logs: logs, makeDestination: { _ in RecordingDestination() })
+        #expect(await clock.waitForSleeper(until: start + Self.fileCheck))
+
+        // Added: loaded at the next look, after which the daemon sleeps until its first fire time.
+        try Self.hourlyJob(t, rows: [])
+        clock.advance(to: start + Self.fileCheck)
+        #expect(await clock.waitForSleeper(until: Self.t0))
+        #expect(DaemonTests.lines(logs.entries("Job"), keys: ["job"]) == ["notice Job loaded job=hourly"])
+
+        // Removed: dropped at the next look; nothing is left to fire.
+        try FileManager.default.removeItem(atPath: t.path("jobs/hourly.yaml"))
+        clock.advance(to: start + 2 * Self.fileCheck)
+        #expect(await clock.waitForSleeper(until: start + 3 * Self.fileCheck))
+        #expect(DaemonTests.lines(logs.entries("Job"), keys: ["job"]) == ["notice Job loaded job=hourly", "notice Job removed job=hourly"])
+        try await daemon.stop()
+        #expect(try t.state().runs(job: "hourly", limit: 5).isEmpty)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func fireTimesPassingWhileARunIsInProgressBecomeOneRunWithTheirCount() async throws {
         let t = try TestWorkspace()
         // Rows 4 and 5 are later than the first run's start, so only the second run reads them.
