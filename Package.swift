@@ -63,9 +63,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SyncJobsCoreTests",
-            // ServiceLifecycle: the daemon's tests run it in a ServiceGroup, as `jobs daemon` does.
+            // ServiceLifecycle: the daemon's tests run it in a ServiceGroup, as `jobs daemon` does;
+            // its test kit triggers a graceful shutdown around a single run.
             dependencies: ["SyncJobsCore", "CSQLite", "EventsAPIServer",
-                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")]
         ),
         .testTarget(
             name: "JobsCLITests",

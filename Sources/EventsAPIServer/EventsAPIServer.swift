@@ -10,7 +10,7 @@ import Synchronization
 /// A server that speaks the mParticle Events API over loopback (HTTP/1.1, keep-alive), for tests and
 /// the benchmark. It checks HTTP Basic auth, the 100-batch and 256 KB limits and the batch shape,
 /// deduplicates by `source_request_id` the way mParticle does, records what it accepted, and can be
-/// scripted to fail: 429 with or without `Retry-After`, 5xx, 400 for chosen batches, slow answers,
+/// scripted to fail: 429 with or without `Retry-After`, 5xx, 400 for chosen batches, slow or held answers,
 /// and dropped connections.
 public final class EventsAPIServer: Sendable {
     /// What the server does with one incoming request (by arrival number, from 0).
@@ -25,6 +25,9 @@ public final class EventsAPIServer: Sendable {
         /// Accept the request (record its batches), then close the connection without answering:
         /// the client cannot tell it was delivered, so it sends it again.
         case dropAfterAccept
+        /// Leave the request unanswered until the hold is released, then handle it normally: a
+        /// test acts while the client certainly waits on this request.
+        case hold(RequestHold)
     }
 
     /// A request as fault scripts see it.
@@ -354,6 +357,16 @@ final class EventsAPIHandler: ChannelInboundHandler {
             _ = handle()
             server.record(exchange(nil))
             context.close(promise: nil)
+        case .hold(let hold)?:
+            // The answer is written on the channel's event loop, whichever thread releases the hold.
+            let answer = NIOLoopBound({ respond(handle()) }, eventLoop: context.eventLoop)
+            let channel = context.channel
+            hold.enter {
+                answer.eventLoop.execute {
+                    guard channel.isActive else { return }
+                    answer.value()
+                }
+            }
         case nil:
             respond(handle())
         }
@@ -380,4 +393,42 @@ final class EventsAPIHandler: ChannelInboundHandler {
 
 extension ChannelHandlerContext {
     fileprivate func writeAndFlushPromise() -> EventLoopPromise<Void> { eventLoop.makePromise() }
+}
+
+/// Where `Fault.hold` keeps requests until a test releases them.
+public final class RequestHold: Sendable, Equatable {
+    private struct State {
+        var arrivals = 0
+        var released = false
+        var waiting: [@Sendable () -> Void] = []
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// How many requests have reached the hold.
+    public var arrivals: Int { state.withLock { $0.arrivals } }
+
+    /// Answers the requests held so far, and lets later ones through at once.
+    public func release() {
+        let waiting = state.withLock { state in
+            state.released = true
+            defer { state.waiting.removeAll() }
+            return state.waiting
+        }
+        for answer in waiting { answer() }
+    }
+
+    func enter(_ answer: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state -> Bool in
+            state.arrivals += 1
+            if state.released { return true }
+            state.waiting.append(answer)
+            return false
+        }
+        if now { answer() }
+    }
+
+    public static func == (lhs: RequestHold, rhs: RequestHold) -> Bool { lhs === rhs }
 }

@@ -1,4 +1,6 @@
+import EventsAPIServer
 import Foundation
+import Synchronization
 import Testing
 @testable import SyncJobsCore
 
@@ -20,8 +22,38 @@ import Testing
         return rows
     }
 
+    /// Standard error of a running process, read as it is written (on a thread of its own).
+    final class StreamedText: Sendable {
+        private let text = Mutex((content: "", ended: false))
+
+        init(_ pipe: Pipe) {
+            let handle = pipe.fileHandleForReading
+            Thread { [self] in
+                while true {
+                    let data = handle.availableData
+                    if data.isEmpty { break }
+                    text.withLock { $0.content += String(decoding: data, as: UTF8.self) }
+                }
+                text.withLock { $0.ended = true }
+            }.start()
+        }
+
+        var content: String { text.withLock { $0.content } }
+        var ended: Bool { text.withLock { $0.ended } }
+    }
+
+    static let secrets = ["MP_DAEMON_KEY": "test-key", "MP_DAEMON_SECRET": "test-secret"]
+
     @Test(.timeLimit(.minutes(2)))
     func theDaemonRunsJobsOnScheduleReloadsFilesAndStopsGracefully() async throws {
+        // The third request of job `big` is held unanswered until the test lets it go.
+        let hold = RequestHold()
+        var configuration = EventsAPIServer.Configuration()
+        configuration.faults = { $0.number == 2 ? .hold(hold) : nil }
+        let server = EventsAPIServer(configuration)
+        try await server.start()
+        defer { hold.release() }
+
         let project = try Project(copyExamples: false)
         try FileManager.default.createDirectory(atPath: project.root + "/data", withIntermediateDirectories: true)
         let db = try SQLiteDatabase(path: project.root + "/data/src.db", mode: .readWriteCreate)
@@ -39,16 +71,18 @@ import Testing
             destination: { path: ../out/tick.ndjson, environment: production }
             """)
         try project.write("jobs/broken.yaml", "type: user\nsource: { file: nope.csv }\nmapping: []\n")
-        let (daemon, _, errPipe) = try JobsBinary.start(["daemon", "--max-parallel", "2"], in: project.root)
+        let (daemon, _, errPipe) = try JobsBinary.start(["daemon", "--max-parallel", "2"], in: project.root, environment: Self.secrets)
         defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
+        let log = StreamedText(errPipe)
 
         // Rows committed before the fire time are delivered by the scheduled run.
         try db.execute("INSERT INTO e VALUES (1, '2026-01-01T00:00:00Z'), (2, '2026-01-01T00:00:01Z')")
         #expect(await Self.waitFor(20) { project.read("out/tick.ndjson").contains(#""customer_id":"2""#) })
 
-        // A job file added while the daemon runs is picked up: a large file job that starts now.
+        // A job file added while the daemon runs is picked up: a file job that starts now, sending
+        // requests of 100 rows one at a time.
         var csv = "id,at\n"
-        for n in 1...150_000 { csv += "\(n),\(Timestamp.format(millis: 1_767_225_600_000 + Int64(n) * 1000))\n" }
+        for n in 1...1_000 { csv += "\(n),\(Timestamp.format(millis: 1_767_225_600_000 + Int64(n) * 1000))\n" }
         try project.write("data/big.csv", csv)
         try project.write("jobs/big.yaml", """
             name: big
@@ -59,29 +93,49 @@ import Testing
               - { ignore: at }
             sync: { mode: incremental, iterator: at, iterator_type: timestamp }
             schedule: { type: once }
-            destination: { path: ../out/big.ndjson, environment: production }
+            destination:
+              type: mparticle
+              url: \(server.baseURL)
+              api_key: ${MP_DAEMON_KEY}
+              api_secret: ${MP_DAEMON_SECRET}
+              environment: production
+              max_in_flight: 1
             """)
-        #expect(await Self.waitFor(30) { project.read("out/big.ndjson").count > 100_000 })
+        // Requests 0 and 1 are answered; request 2 (rows 201-300) is held, and the run reads rows
+        // 301-400 and waits to send them.
+        #expect(await Self.waitFor(30) { hold.arrivals == 1 })
 
-        // SIGTERM mid-run: no new runs, the run in progress stops reading and checkpoints, exit 0.
+        // SIGTERM mid-run: no new runs; once shutdown has begun the held request is answered, the
+        // run sends what it has read, stops reading and checkpoints, and the daemon exits 0.
         kill(daemon.processIdentifier, SIGTERM)
-        let stopped = await Self.waitFor(30) { !daemon.isRunning }
-        #expect(stopped)
-        if stopped { #expect(daemon.terminationStatus == 0) }
-        let log = await JobsBinary.offPool { String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
-        #expect(log.contains("Job file does not validate; left out until it does"))
-        #expect(log.contains("Daemon stopped"))
+        #expect(await Self.waitFor(30) { log.content.contains("Daemon stopping") })
+        hold.release()
+        await JobsBinary.wait(daemon)
+        #expect(daemon.terminationStatus == 0)
+        #expect(await Self.waitFor(10) { log.ended })
+        #expect(log.content.contains("Job file does not validate; left out until it does"))
+        #expect(log.content.contains("Daemon stopped"))
 
-        let runs = Self.query(project, "SELECT job, trigger, status, fire_count, rows_sent FROM runs ORDER BY id")
-        #expect(runs.first == [.string("tick"), .string("scheduled"), .string("succeeded"), .int(1), .int(2)])
-        let big = runs.first { $0[0] == .string("big") }
-        #expect(big?[1] == .string("scheduled"))
-        #expect(big?[2] == .string("interrupted") || big?[2] == .string("succeeded"))
-        if big?[2] == .string("interrupted") {
-            // The interrupted pass left a resume point that covers what was delivered.
-            let resume = Self.query(project, "SELECT resume FROM checkpoints WHERE job = 'big'")
-            #expect(resume.first?.first.map { if case .string(let text) = $0 { return text.contains("\"offset\"") } else { return false } } == true)
-        }
+        let runs = Self.query(project, "SELECT job, trigger, status, fire_count, rows_read, rows_sent FROM runs ORDER BY id")
+        #expect(runs == [
+            [.string("tick"), .string("scheduled"), .string("succeeded"), .int(1), .int(2), .int(2)],
+            [.string("big"), .string("scheduled"), .string("interrupted"), .int(1), .int(400), .int(400)],
+        ])
+        // The interrupted file pass resumes after row 400; its fire time is still due.
+        let offset = "id,at\n".utf8.count + csv.split(separator: "\n").dropFirst().prefix(400).reduce(0) { $0 + $1.utf8.count + 1 }
+        #expect(Self.query(project, """
+            SELECT lower_value, json_extract(resume, '$.offset'), json_extract(resume, '$.rowNumber') FROM checkpoints WHERE job = 'big'
+            """) == [[.null, .int(Int64(offset)), .int(400)]])
+        #expect(Self.query(project, "SELECT last_fire_time FROM schedules WHERE job = 'big'") == [])
         #expect(Self.query(project, "SELECT count(*) FROM locks") == [[.int(0)]])
+        #expect(server.acceptedBatches.count == 400)
+        #expect(MParticleCLITests.delivered(server) == Set((1...400).map(String.init)))
+
+        // The next run resumes there and sends the other 600 rows once each.
+        let rest = try await project.jobs(environment: Self.secrets, "run", "big")
+        #expect(rest.status == 0, "\(rest.stderr)")
+        #expect(MParticleCLITests.delivered(server) == Set((1...1_000).map(String.init)))
+        #expect(server.acceptedBatches.count == 1_000)
+        try await server.stop()
     }
 }

@@ -1,24 +1,26 @@
 import Foundation
 import Logging
 import ServiceLifecycle
-import Synchronization
 
 /// `jobs daemon`: runs jobs on their schedules until told to stop.
 ///
-/// A service (swift-service-lifecycle): on graceful shutdown (SIGTERM/SIGINT) it starts no new
-/// runs and raises the runs' stop signal, so each stops reading, lets its requests in flight finish
-/// and stores its checkpoint; `run()` returns once they have.
+/// A service (swift-service-lifecycle). On graceful shutdown (SIGTERM/SIGINT) it starts no new
+/// runs; the runs it started see the same shutdown (`Task.isShuttingDownGracefully`, inherited
+/// by their tasks), so each stops reading, lets its requests in flight finish and stores its
+/// checkpoint; `run()` returns once they have.
 ///
-/// The loop sleeps on `clock` until the next fire or retry time, and wakes early when a run ends or
-/// shutdown begins; only job files are polled (every `reloadInterval`, in real time). A fire time
-/// is stored as covered when the run started for it finishes, never before it starts.
-public final class Daemon: Service, @unchecked Sendable {
-    // @unchecked: mutable state lives in `run()`; shared pieces are Sendable or locked.
+/// Everything waits on `clock`: the loop sleeps until the next fire or retry time or the next
+/// look at the job files, and wakes early when a run ends or shutdown begins. A fire time is
+/// stored as covered when the run started for it finishes, never before it starts.
+///
+/// The loop has its own state connection; each run opens another, because a connection belongs
+/// to one task (`StateStore` is not Sendable).
+public final class Daemon: Service {
     let workspace: Workspace
     let maxParallel: Int
     let logger: Logger
-    /// How often job files are looked at for changes (real time: files are polled).
-    let reloadInterval: Duration
+    /// How often job files are looked at for changes, in milliseconds of `clock`.
+    let reloadMillis: Int64
     let clock: any SchedulerClock
     let makeDestination: @Sendable (JobDefinition) throws -> any Destination
 
@@ -28,7 +30,8 @@ public final class Daemon: Service, @unchecked Sendable {
         self.workspace = workspace
         self.maxParallel = max(1, maxParallel)
         self.logger = logger
-        self.reloadInterval = reloadInterval
+        let (seconds, attoseconds) = reloadInterval.components
+        self.reloadMillis = max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
         self.clock = clock
         self.makeDestination = makeDestination ?? { job in try DestinationFactory.make(for: job, logger: logger) }
     }
@@ -43,7 +46,6 @@ public final class Daemon: Service, @unchecked Sendable {
     }
 
     public func run() async throws {
-        let stop = StopSignal()
         let state = try workspace.openState()
         let inbox = DaemonInbox()
         logger.notice("Daemon started", metadata: ["jobs": "\(Paths.display(workspace.jobsDirectory))", "max_parallel": "\(maxParallel)"])
@@ -54,53 +56,51 @@ public final class Daemon: Service, @unchecked Sendable {
                 var files: [String: LoadedFile] = [:]
                 var definitions: [String: JobDefinition] = [:]
                 var running = 0
-                var lastReload: ContinuousClock.Instant?
+                var nextFileCheck = now()
 
-                while !stop.isSet {
+                // Cancelled without a graceful shutdown (another service failed): stop as well.
+                while !Task.isShuttingDownGracefully && !Task.isCancelled {
                     for ended in inbox.take() {
                         running -= 1
                         settle(ended, &machine)
                     }
-                    if lastReload.map({ ContinuousClock.now - $0 >= reloadInterval }) ?? true {
-                        lastReload = ContinuousClock.now
+                    // (A wall clock set back by more than the interval does not postpone the check.)
+                    if now() >= nextFileCheck || nextFileCheck - now() > reloadMillis {
                         reload(&files, &definitions, &machine, state: state)
+                        nextFileCheck = now() + reloadMillis
                     }
                     let now = self.now()
                     for case .start(let name, let fireTime, let fireCount) in machine.due(now: now, capacity: maxParallel - running) {
                         guard let job = definitions[name] else { continue }
                         running += 1
-                        let options = RunOptions(trigger: "scheduled", now: now, fireTime: fireTime, fireCount: fireCount, stop: stop)
+                        let options = RunOptions(trigger: "scheduled", now: now, fireTime: fireTime, fireCount: fireCount)
                         group.addTask { [self] in
-                            let outcome = await runScheduled(job, options: options, state: state)
-                            if case .finished = outcome {
-                                // Only now is the fire time covered; a restarted daemon reads it back.
-                                do {
-                                    try state.recordFire(job: name, fireTime: fireTime, now: self.now())
-                                } catch {
-                                    logger.error("Cannot record the fire time", metadata: ["job": "\(name)", "error": "\(error)"])
-                                }
-                            }
+                            let outcome = await runScheduled(job, options: options)
                             inbox.post(.init(job: name, outcome: outcome))
                         }
                     }
-                    // Sleep until the next fire or retry time, a run ending, shutdown, or the next
-                    // look at the job files. With every slot taken, only a run ending frees one.
+                    // Sleep until the next fire or retry time, the next look at the job files, a
+                    // run ending, or shutdown. With every slot taken, only a run ending frees one.
                     let wake = running >= maxParallel ? nil : machine.nextWake(now: self.now())
-                    await sleep(until: wake, inbox: inbox)
+                    await sleep(until: wake, fileCheck: nextFileCheck, inbox: inbox)
                 }
                 logger.notice("Daemon stopping: no new runs; waiting for runs in progress to checkpoint", metadata: ["running": "\(running)"])
             }
         } onGracefulShutdown: {
-            stop.set()
             inbox.wake()
         }
         logger.notice("Daemon stopped")
     }
 
-    private func sleep(until wake: Int64?, inbox: DaemonInbox) async {
+    /// Job files are looked at on a timer rather than watched: inotify (Linux) and kqueue or
+    /// FSEvents (macOS) share no API, files on network mounts send no change events, and editors
+    /// that save by rename replace the file a watch was on. Comparing each file's modification
+    /// time and size every two seconds costs next to nothing. The timer runs on `clock`, so a test
+    /// moves it like every other time the daemon waits for.
+    private func sleep(until wake: Int64?, fileCheck: Int64, inbox: DaemonInbox) async {
         await withTaskGroup(of: Void.self) { group in
             if let wake { group.addTask { [clock] in try? await clock.sleep(until: wake) } }
-            group.addTask { [reloadInterval] in try? await Task.sleep(for: reloadInterval) }
+            group.addTask { [clock] in try? await clock.sleep(until: fileCheck) }
             group.addTask { await inbox.wait() }
             await group.next()
             group.cancelAll()
@@ -132,16 +132,28 @@ public final class Daemon: Service, @unchecked Sendable {
         }
     }
 
-    private func runScheduled(_ job: JobDefinition, options: RunOptions, state: StateStore) async -> ScheduledRunOutcome {
+    /// Runs one scheduled run on a state connection of its own, and stores its fire time as
+    /// covered if it ran to its end.
+    private func runScheduled(_ job: JobDefinition, options: RunOptions) async -> ScheduledRunOutcome {
         var logger = self.logger
         logger[metadataKey: "job"] = "\(job.name)"
         do {
+            let state = try workspace.openState()
             let runner = JobRunner(job: job, state: state, destination: try makeDestination(job), logger: logger)
             let result = try await runner.run(options)
             if result.status == .failed, let message = result.errorMessage {
                 logger.error("Run failed", metadata: ["error": "\(message)", "run": "\(result.runID ?? 0)"])
             }
-            return result.status == .interrupted ? .interrupted : .finished
+            if result.status == .interrupted { return .interrupted }
+            // Only now is the fire time covered; a restarted daemon reads it back.
+            if let fireTime = options.fireTime {
+                do {
+                    try state.recordFire(job: job.name, fireTime: fireTime, now: now())
+                } catch {
+                    logger.error("Cannot record the fire time", metadata: ["error": "\(error)"])
+                }
+            }
+            return .finished
         } catch let busy as JobBusyError {
             return .couldNotStart(problem: "\(busy)", busy: true)
         } catch {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// One pass of rows through the named stages: read → map → pack → deliver → acknowledge →
 /// checkpoint. `jobs run`, scheduled runs, catch-up windows and backfill windows use it as it is;
@@ -100,10 +101,14 @@ struct RowPipeline {
                     break
                 }
                 for row in 0..<batch.count {
-                    if options.stop?.isSet == true || options.enough?() == true {
-                        stopped = options.stop?.isSet == true
+                    // Graceful shutdown (the daemon's SIGTERM) stops reading: requests in flight
+                    // finish and the checkpoint covers what they delivered. Outside a service it
+                    // never comes.
+                    if Task.isShuttingDownGracefully {
+                        stopped = true
                         break reading
                     }
+                    if options.enough?() == true { break reading }
                     try await handle(batch, row, &group)
                 }
                 if let progress {

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 public struct RunOptions: Sendable {
     /// Why the run happens: `on_demand` (jobs run), `scheduled`, `backfill`.
@@ -19,9 +18,6 @@ public struct RunOptions: Sendable {
     public var fireCount: Int
     /// A backfill: re-send `[lower, upper)` without reading or moving the checkpoint.
     public var window: ExplicitWindow?
-    /// Set to stop reading early (daemon shutdown): requests in flight finish and the checkpoint
-    /// covers what they delivered.
-    public var stop: StopSignal?
     /// Mixed into every `source_request_id` and `source_message_id` (a backfill's own id), so a
     /// resend is not dropped by mParticle as a repeat of an earlier delivery.
     public var idScope: String?
@@ -33,7 +29,7 @@ public struct RunOptions: Sendable {
 
     public init(trigger: String = "on_demand", dryRun: Bool = false, fullRefresh: Bool = false, limit: Int? = nil,
                 checkpointEvery: Int = 10_000, now: Int64? = nil, fireTime: Int64? = nil, fireCount: Int = 0,
-                window: ExplicitWindow? = nil, stop: StopSignal? = nil, idScope: String? = nil) {
+                window: ExplicitWindow? = nil, idScope: String? = nil) {
         self.trigger = trigger
         self.dryRun = dryRun
         self.fullRefresh = fullRefresh
@@ -43,17 +39,8 @@ public struct RunOptions: Sendable {
         self.fireTime = fireTime
         self.fireCount = fireCount
         self.window = window
-        self.stop = stop
         self.idScope = idScope
     }
-}
-
-/// A flag a daemon raises to make runs stop reading; safe to share between tasks.
-public final class StopSignal: Sendable {
-    private let flag = Mutex(false)
-    public init() {}
-    public var isSet: Bool { flag.withLock { $0 } }
-    public func set() { flag.withLock { $0 = true } }
 }
 
 /// What a run did.

@@ -41,6 +41,19 @@ import Testing
         #expect(run.error == "the process running it stopped before the run finished")
     }
 
+    /// Every concurrent run opens a connection of its own, so opening one must not wait for a
+    /// writer: with the schema current, opening takes no write lock.
+    @Test func aConnectionOpensAndReadsWhileAnotherHoldsAWriteTransaction() throws {
+        let t = try TestWorkspace()
+        try t.state().recordFire(job: "hourly", fireTime: 1_000, now: 2_000)
+        let writer = try SQLiteDatabase(path: t.path(".jobs/state.db"), mode: .readWrite)
+        try writer.execute("BEGIN IMMEDIATE; UPDATE schedules SET last_fire_time = 5000;")
+        let reader = try t.state()
+        #expect(try reader.scheduleState(job: "hourly") == ScheduleState(paused: false, lastFireTime: 1_000))
+        try writer.execute("COMMIT")
+        #expect(try reader.scheduleState(job: "hourly") == ScheduleState(paused: false, lastFireTime: 5_000))
+    }
+
     @Test func aNewerSchemaIsRefused() throws {
         let t = try TestWorkspace()
         _ = try t.state()

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceLifecycleTestKit
 import Testing
 @testable import SyncJobsCore
 
@@ -16,12 +17,14 @@ import Testing
         logs.entries("Run finished").map { "\($0.message) status=\($0.metadata["status"] ?? "") run=\($0.metadata["run"] ?? "")" }
     }
 
+    /// A graceful shutdown (ServiceLifecycle's, as the daemon's SIGTERM starts it) reaches the run.
     @Test func aRunStoppedByShutdownIsInterruptedInHistoryAndInTheLog() async throws {
         let t = try TestWorkspace()
-        let stop = StopSignal()
         let logs = LogCapture()
-        let destination = RecordingDestination(onSend: { sequence in if sequence == 0 { stop.set() } })
-        let result = try await Self.runner(t, destination: destination, logs: logs).run(RunOptions(stop: stop))
+        let result = try await testGracefulShutdown { shutdown in
+            let destination = RecordingDestination(onSend: { sequence in if sequence == 0 { shutdown.triggerGracefulShutdown() } })
+            return try await Self.runner(t, destination: destination, logs: logs).run(RunOptions())
+        }
         #expect(result.stopped)
         #expect(result.status == .interrupted)
         let run = try #require(try t.state().runs(job: "events", limit: 1).first)

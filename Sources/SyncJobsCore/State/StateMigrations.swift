@@ -1,0 +1,152 @@
+import Foundation
+
+/// The state database's schema, built by migrations applied in order; `PRAGMA user_version`
+/// records how many ran. A new migration is appended at the end; existing ones never change.
+extension StateStore {
+    /// Migration `i` brings the schema to version `i + 1`.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE checkpoints (
+            job TEXT PRIMARY KEY,
+            iterator TEXT NOT NULL,
+            iterator_type TEXT NOT NULL,
+            lower_value,
+            boundary_count INTEGER NOT NULL DEFAULT 0,
+            boundary_hashes TEXT,
+            resume TEXT,
+            resume_max,
+            resume_boundary_count INTEGER NOT NULL DEFAULT 0,
+            resume_boundary_hashes TEXT,
+            run_id INTEGER,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            job TEXT NOT NULL,
+            trigger TEXT NOT NULL,
+            started_at INTEGER NOT NULL,
+            ended_at INTEGER,
+            status TEXT NOT NULL,
+            rows_read INTEGER NOT NULL DEFAULT 0,
+            rows_sent INTEGER NOT NULL DEFAULT 0,
+            rows_rejected INTEGER NOT NULL DEFAULT 0,
+            rows_skipped INTEGER NOT NULL DEFAULT 0,
+            requests INTEGER NOT NULL DEFAULT 0,
+            window_lower TEXT,
+            window_upper TEXT,
+            checkpoint TEXT,
+            error TEXT,
+            pid INTEGER
+        );
+        CREATE INDEX runs_by_job ON runs(job, id);
+        CREATE TABLE rejected_rows (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            job TEXT NOT NULL,
+            run_id INTEGER NOT NULL,
+            row_number INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            row TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX rejected_rows_by_job ON rejected_rows(job, id);
+        CREATE TABLE locks (
+            job TEXT PRIMARY KEY,
+            pid INTEGER NOT NULL,
+            process_start TEXT NOT NULL,
+            host TEXT NOT NULL,
+            run_id INTEGER,
+            acquired_at INTEGER NOT NULL
+        );
+        """,
+        // 2: the scheduler: fire times on runs, pause state and the last fire per job, backfill windows.
+        """
+        ALTER TABLE runs ADD COLUMN fire_time INTEGER;
+        ALTER TABLE runs ADD COLUMN fire_count INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE schedules (
+            job TEXT PRIMARY KEY,
+            paused INTEGER NOT NULL DEFAULT 0,
+            last_fire_time INTEGER,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE backfill_windows (
+            job TEXT NOT NULL,
+            lower_value TEXT NOT NULL,
+            upper_value TEXT NOT NULL,
+            run_id INTEGER NOT NULL,
+            rows_sent INTEGER NOT NULL,
+            completed_at INTEGER NOT NULL,
+            PRIMARY KEY (job, lower_value, upper_value)
+        );
+        """,
+        // 3: delivery figures per run, and the rows a destination refused or that were left
+        // undelivered, kept for `jobs retry`.
+        """
+        ALTER TABLE runs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN throttled_waits INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN throttled_ms INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN rows_undelivered INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE failed_rows (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            job TEXT NOT NULL,
+            run_id INTEGER NOT NULL,
+            row_number INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            batch TEXT NOT NULL,
+            event_time INTEGER,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 1,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX failed_rows_by_status ON failed_rows(job, status, id);
+        """,
+        // 4: one record per rejected row (seen again: counted, with the last run that saw it) and
+        // per failed delivery (by source_request_id); backfills with their own ids.
+        """
+        ALTER TABLE rejected_rows ADD COLUMN row_key TEXT;
+        ALTER TABLE rejected_rows ADD COLUMN times_seen INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE rejected_rows ADD COLUMN last_run_id INTEGER;
+        ALTER TABLE rejected_rows ADD COLUMN request_id TEXT;
+        ALTER TABLE rejected_rows ADD COLUMN resolved_at INTEGER;
+        UPDATE rejected_rows SET last_run_id = run_id;
+        CREATE UNIQUE INDEX rejected_rows_by_key ON rejected_rows(job, row_key);
+        ALTER TABLE failed_rows ADD COLUMN request_id TEXT;
+        UPDATE failed_rows SET request_id = substr(batch, -34, 32)
+            WHERE batch LIKE '%"source_request_id":"________________________________"}';
+        DELETE FROM failed_rows WHERE request_id IS NOT NULL AND id NOT IN
+            (SELECT max(id) FROM failed_rows WHERE request_id IS NOT NULL GROUP BY job, request_id);
+        CREATE UNIQUE INDEX failed_rows_by_request ON failed_rows(job, request_id);
+        CREATE TABLE backfills (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            job TEXT NOT NULL,
+            lower_value TEXT NOT NULL,
+            upper_value TEXT NOT NULL,
+            started_at INTEGER NOT NULL,
+            completed_at INTEGER
+        );
+        CREATE INDEX backfills_by_range ON backfills(job, lower_value, upper_value, id);
+        """,
+        // 5: HTTP requests per run (retries and split halves included), beside the packed requests.
+        """
+        ALTER TABLE runs ADD COLUMN http_requests INTEGER NOT NULL DEFAULT 0;
+        """,
+    ]
+
+    func currentVersion() throws -> Int { Int(try scalarInt("PRAGMA user_version") ?? 0) }
+
+    /// Applies the migrations this database has not had, in one write transaction; refuses a
+    /// database from a newer syncjobs.
+    func migrate() throws {
+        try database.transaction(.immediate) {
+            let version = try currentVersion()
+            if version > Self.migrations.count {
+                throw StateError("the state database '\(Paths.display(path))' has schema version \(version), newer than this syncjobs understands (\(Self.migrations.count)); upgrade syncjobs or point --state elsewhere")
+            }
+            for index in version..<Self.migrations.count {
+                try database.execute(Self.migrations[index])
+                try database.execute("PRAGMA user_version = \(index + 1)")
+            }
+        }
+    }
+}
