@@ -3,23 +3,6 @@ import Testing
 @testable import SyncJobsCore
 
 @Suite struct DaemonBinaryTests {
-    static func waitFor(_ seconds: Double, _ condition: () -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return condition()
-    }
-
-    static func query(_ project: Project, _ sql: String) -> [[Value]] {
-        guard let db = try? SQLiteDatabase(path: project.root + "/.jobs/state.db", mode: .readOnly),
-              let statement = try? db.prepare(sql) else { return [] }
-        var rows: [[Value]] = []
-        while (try? statement.step()) == true, let row = try? statement.row() { rows.append(row) }
-        return rows
-    }
-
     @Test(.timeLimit(.minutes(2)))
     func theDaemonRunsJobsOnScheduleReloadsFilesAndStopsGracefully() async throws {
         let project = try Project(copyExamples: false)
@@ -44,7 +27,7 @@ import Testing
 
         // Rows committed before the fire time are delivered by the scheduled run.
         try db.execute("INSERT INTO e VALUES (1, '2026-01-01T00:00:00Z'), (2, '2026-01-01T00:00:01Z')")
-        #expect(await Self.waitFor(20) { project.read("out/tick.ndjson").contains(#""customer_id":"2""#) })
+        #expect(try await waitUntil(timeout: .seconds(20), every: .milliseconds(20)) { project.read("out/tick.ndjson").contains(#""customer_id":"2""#) })
 
         // A job file added while the daemon runs is picked up: a large file job that starts now.
         var csv = "id,at\n"
@@ -61,27 +44,27 @@ import Testing
             schedule: { type: once }
             destination: { path: ../out/big.ndjson, environment: production }
             """)
-        #expect(await Self.waitFor(30) { project.read("out/big.ndjson").count > 100_000 })
+        #expect(try await waitUntil(timeout: .seconds(30), every: .milliseconds(20)) { project.read("out/big.ndjson").count > 100_000 })
 
         // SIGTERM mid-run: no new runs, the run in progress stops reading and checkpoints, exit 0.
         kill(daemon.processIdentifier, SIGTERM)
-        let stopped = await Self.waitFor(30) { !daemon.isRunning }
+        let stopped = try await waitUntil(timeout: .seconds(30), every: .milliseconds(20)) { !daemon.isRunning }
         #expect(stopped)
         if stopped { #expect(daemon.terminationStatus == 0) }
         let log = await JobsBinary.offPool { String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
         #expect(log.contains("Job file does not validate; left out until it does"))
         #expect(log.contains("Daemon stopped"))
 
-        let runs = Self.query(project, "SELECT job, trigger, status, fire_count, rows_sent FROM runs ORDER BY id")
+        let runs = project.stateRows("SELECT job, trigger, status, fire_count, rows_sent FROM runs ORDER BY id")
         #expect(runs.first == [.string("tick"), .string("scheduled"), .string("succeeded"), .int(1), .int(2)])
         let big = runs.first { $0[0] == .string("big") }
         #expect(big?[1] == .string("scheduled"))
         #expect(big?[2] == .string("interrupted") || big?[2] == .string("succeeded"))
         if big?[2] == .string("interrupted") {
             // The interrupted pass left a resume point that covers what was delivered.
-            let resume = Self.query(project, "SELECT resume FROM checkpoints WHERE job = 'big'")
+            let resume = project.stateRows("SELECT resume FROM checkpoints WHERE job = 'big'")
             #expect(resume.first?.first.map { if case .string(let text) = $0 { return text.contains("\"offset\"") } else { return false } } == true)
         }
-        #expect(Self.query(project, "SELECT count(*) FROM locks") == [[.int(0)]])
+        #expect(project.stateRows("SELECT count(*) FROM locks") == [[.int(0)]])
     }
 }
