@@ -61,18 +61,29 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The helpers both test targets use: temporary workspaces and projects, running the built
+        // binary, loopback Events API helpers, captured output, recording destinations, log capture
+        // and clocks. A regular target, so it sees only SyncJobsCore's public and `package`
+        // declarations: `@testable import` here would break `swift build -c release`, which builds
+        // every regular target without testability. A type these helpers need is `package`, not
+        // internal.
+        .target(
+            name: "SyncJobsTestSupport",
+            dependencies: ["SyncJobsCore", "EventsAPIServer", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/SyncJobsTestSupport"
+        ),
         .testTarget(
             name: "SyncJobsCoreTests",
             // ServiceLifecycle: the daemon's tests run it in a ServiceGroup, as `jobs daemon` does;
             // its test kit triggers a graceful shutdown around a single run.
-            dependencies: ["SyncJobsCore", "CSQLite", "EventsAPIServer",
+            dependencies: ["SyncJobsCore", "SyncJobsTestSupport", "CSQLite", "EventsAPIServer",
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")]
         ),
         .testTarget(
             name: "JobsCLITests",
             // Depends on the executable so `swift test` builds the binary these tests run.
-            dependencies: ["SyncJobsCore", "jobs", "EventsAPIServer"]
+            dependencies: ["SyncJobsCore", "SyncJobsTestSupport", "jobs", "EventsAPIServer"]
         ),
     ]
 )

@@ -5,23 +5,6 @@ import Testing
 @testable import SyncJobsCore
 
 @Suite struct DaemonBinaryTests {
-    static func waitFor(_ seconds: Double, _ condition: () -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return condition()
-    }
-
-    static func query(_ project: Project, _ sql: String) -> [[Value]] {
-        guard let db = try? SQLiteDatabase(path: project.root + "/.jobs/state.db", mode: .readOnly),
-              let statement = try? db.prepare(sql) else { return [] }
-        var rows: [[Value]] = []
-        while (try? statement.step()) == true, let row = try? statement.row() { rows.append(row) }
-        return rows
-    }
-
     /// Standard error of a running process, read as it is written (on a thread of its own).
     final class StreamedText: Sendable {
         private let text = Mutex((content: "", ended: false))
@@ -77,7 +60,7 @@ import Testing
 
         // Rows committed before the fire time are delivered by the scheduled run.
         try db.execute("INSERT INTO e VALUES (1, '2026-01-01T00:00:00Z'), (2, '2026-01-01T00:00:01Z')")
-        #expect(await Self.waitFor(20) { project.read("out/tick.ndjson").contains(#""customer_id":"2""#) })
+        #expect(try await waitUntil(timeout: .seconds(20)) { project.read("out/tick.ndjson").contains(#""customer_id":"2""#) })
 
         // A job file added while the daemon runs is picked up: a file job that starts now, sending
         // requests of 100 rows one at a time.
@@ -103,31 +86,31 @@ import Testing
             """)
         // Requests 0 and 1 are answered; request 2 (rows 201-300) is held, and the run reads rows
         // 301-400 and waits to send them.
-        #expect(await Self.waitFor(30) { hold.arrivals == 1 })
+        #expect(try await waitUntil(timeout: .seconds(30)) { hold.arrivals == 1 })
 
         // SIGTERM mid-run: no new runs; once shutdown has begun the held request is answered, the
         // run sends what it has read, stops reading and checkpoints, and the daemon exits 0.
         kill(daemon.processIdentifier, SIGTERM)
-        #expect(await Self.waitFor(30) { log.content.contains("Daemon stopping") })
+        #expect(try await waitUntil(timeout: .seconds(30)) { log.content.contains("Daemon stopping") })
         hold.release()
         await JobsBinary.wait(daemon)
         #expect(daemon.terminationStatus == 0)
-        #expect(await Self.waitFor(10) { log.ended })
+        #expect(try await waitUntil(timeout: .seconds(10)) { log.ended })
         #expect(log.content.contains("Job file does not validate; left out until it does"))
         #expect(log.content.contains("Daemon stopped"))
 
-        let runs = Self.query(project, "SELECT job, trigger, status, fire_count, rows_read, rows_sent FROM runs ORDER BY id")
+        let runs = project.stateRows("SELECT job, trigger, status, fire_count, rows_read, rows_sent FROM runs ORDER BY id")
         #expect(runs == [
             [.string("tick"), .string("scheduled"), .string("succeeded"), .int(1), .int(2), .int(2)],
             [.string("big"), .string("scheduled"), .string("interrupted"), .int(1), .int(400), .int(400)],
         ])
         // The interrupted file pass resumes after row 400; its fire time is still due.
         let offset = "id,at\n".utf8.count + csv.split(separator: "\n").dropFirst().prefix(400).reduce(0) { $0 + $1.utf8.count + 1 }
-        #expect(Self.query(project, """
+        #expect(project.stateRows("""
             SELECT lower_value, json_extract(resume, '$.offset'), json_extract(resume, '$.rowNumber') FROM checkpoints WHERE job = 'big'
             """) == [[.null, .int(Int64(offset)), .int(400)]])
-        #expect(Self.query(project, "SELECT last_fire_time FROM schedules WHERE job = 'big'") == [])
-        #expect(Self.query(project, "SELECT count(*) FROM locks") == [[.int(0)]])
+        #expect(project.stateRows("SELECT last_fire_time FROM schedules WHERE job = 'big'") == [])
+        #expect(project.stateRows("SELECT count(*) FROM locks") == [[.int(0)]])
         #expect(server.acceptedBatches.count == 400)
         #expect(MParticleCLITests.delivered(server) == Set((1...400).map(String.init)))
 

@@ -2,119 +2,6 @@ import Foundation
 import Testing
 @testable import SyncJobsCore
 
-/// Runs the built `jobs` binary the way a user does.
-struct JobsBinary {
-    static let url: URL = {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("jobs")
-        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.appendingPathComponent(".build/debug/jobs")
-    }()
-
-    static var packageRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
-
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static func start(_ arguments: [String], in directory: String, environment extra: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
-        let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        var environment = ProcessInfo.processInfo.environment
-        environment["JOBS_STATE"] = nil
-        environment.merge(extra) { $1 }
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        return (process, out, err)
-    }
-
-    /// Runs the binary to completion. The blocking reads and wait happen on a thread of their own:
-    /// blocking the test's cooperative threads would starve the in-process servers other tests run.
-    static func run(_ arguments: [String], in directory: String, environment: [String: String] = [:]) async throws -> Result {
-        let (process, out, err) = try start(arguments, in: directory, environment: environment)
-        return await offPool {
-            let stdout = out.fileHandleForReading.readDataToEndOfFile()
-            let stderr = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                          stderr: String(decoding: stderr, as: UTF8.self))
-        }
-    }
-
-    /// Runs the binary with standard output and standard error on one pipe, as a terminal shows
-    /// them: in the order they were written (both are unbuffered writes).
-    static func runInterleaved(_ arguments: [String], in directory: String) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        var environment = ProcessInfo.processInfo.environment
-        environment["JOBS_STATE"] = nil
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        return await offPool {
-            let output = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-        }
-    }
-
-    /// Waits for a process to exit without blocking a cooperative thread.
-    static func wait(_ process: Process) async {
-        await offPool { process.waitUntilExit() }
-    }
-
-    static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: work()) }.start()
-        }
-    }
-}
-
-/// A temporary project folder with the shipped jobs and examples copied in.
-final class Project {
-    let root: String
-
-    init(copyExamples: Bool = true) throws {
-        root = NSTemporaryDirectory() + "syncjobs-cli-" + UUID().uuidString
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
-        if copyExamples {
-            for folder in ["jobs", "examples"] {
-                try fm.copyItem(atPath: JobsBinary.packageRoot.appendingPathComponent(folder).path, toPath: root + "/" + folder)
-            }
-        } else {
-            try fm.createDirectory(atPath: root + "/jobs", withIntermediateDirectories: true)
-        }
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: root) }
-
-    func jobs(_ arguments: String...) async throws -> JobsBinary.Result { try await JobsBinary.run(arguments, in: root) }
-
-    func jobs(environment: [String: String], _ arguments: String...) async throws -> JobsBinary.Result {
-        try await JobsBinary.run(arguments, in: root, environment: environment)
-    }
-
-    func write(_ relative: String, _ text: String) throws {
-        try text.write(toFile: root + "/" + relative, atomically: true, encoding: .utf8)
-    }
-
-    func read(_ relative: String) -> String { (try? String(contentsOfFile: root + "/" + relative, encoding: .utf8)) ?? "" }
-}
-
 @Suite struct JobsBinaryTests {
     @Test func theReadmeExampleRunsEndToEnd() async throws {
         let project = try Project()
@@ -273,9 +160,7 @@ final class Project {
     }
 
     static func stateCheckpointRow(_ project: Project) -> Int? {
-        guard let db = try? SQLiteDatabase(path: project.root + "/.jobs/state.db", mode: .readOnly),
-              let statement = try? db.prepare("SELECT resume FROM checkpoints WHERE job = 'big'"),
-              (try? statement.step()) == true, case .string(let json)? = try? statement.value(at: 0),
+        guard case .string(let json)? = project.stateRows("SELECT resume FROM checkpoints WHERE job = 'big'").first?.first,
               let resume = try? JSONDecoder().decode(FileResume.self, from: Data(json.utf8)) else { return nil }
         return resume.rowNumber
     }
@@ -335,9 +220,7 @@ final class Project {
         // Wait until the first run holds the lock.
         var locked = false
         while process.isRunning && !locked {
-            if let db = try? SQLiteDatabase(path: project.root + "/.jobs/state.db", mode: .readOnly),
-               let statement = try? db.prepare("SELECT count(*) FROM locks WHERE job = 'big'"),
-               (try? statement.step()) == true, case .int(1)? = try? statement.value(at: 0) {
+            if project.stateRows("SELECT count(*) FROM locks WHERE job = 'big'") == [[.int(1)]] {
                 locked = true
             } else {
                 try await Task.sleep(for: .milliseconds(2))

@@ -19,53 +19,20 @@ import Testing
             INSERT INTO events SELECT i, printf('C%05d', i), 'Viewed', strftime('%s', 'now') * 1000 - 86400000 + i FROM n;
             """)
         db.close()
-        try project.write("jobs/mp.yaml", """
-            name: mp
-            type: event
-            source: { sqlite: ../examples/events.db, table: events }
-            mapping:
-              - { column: customer_id, to: user_identities.customer_id }
-              - { column: event_name, to: events.data.event_name }
-              - { column: at, to: events.data.timestamp_unixtime_ms }
-              - { ignore: id }
-            sync: { mode: incremental, iterator: id, iterator_type: integer }
-            destination:
-              type: mparticle
-              url: \(server.baseURL)
-              api_key: ${MP_CLI_KEY}
-              api_secret: ${MP_CLI_SECRET}
-              environment: production
-              max_in_flight: \(maxInFlight)
-            """)
+        try project.write("jobs/mp.yaml", mparticleEventsJobFile(
+            name: "mp", database: "../examples/events.db", url: server.baseURL, apiKey: "${MP_CLI_KEY}", apiSecret: "${MP_CLI_SECRET}",
+            settings: ["environment: production", "max_in_flight: \(maxInFlight)"]))
         return project
     }
 
     /// Distinct customers the server accepted, deduplicated by source_request_id like mParticle.
-    static func delivered(_ server: EventsAPIServer) -> Set<String> {
-        var seen: Set<String> = []
-        var customers: Set<String> = []
-        for batch in server.acceptedBatches {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(batch.utf8)) as? [String: Any],
-                  let id = object["source_request_id"] as? String, seen.insert(id).inserted,
-                  let customer = (object["user_identities"] as? [String: Any])?["customer_id"] as? String else { continue }
-            customers.insert(customer)
-        }
-        return customers
-    }
-
-    static func start(_ configure: (inout EventsAPIServer.Configuration) -> Void = { _ in }) async throws -> EventsAPIServer {
-        var configuration = EventsAPIServer.Configuration()
-        configure(&configuration)
-        let server = EventsAPIServer(configuration)
-        try await server.start()
-        return server
-    }
+    static func delivered(_ server: EventsAPIServer) -> Set<String> { Set(server.deliveredCustomers) }
 
     @Test(.timeLimit(.minutes(2)))
     func aKilledRunFollowedByARerunLosesNothing() async throws {
         let count = 30_000
         // Slow answers, so the run is still going when it is killed.
-        let server = try await Self.start { $0.faults = { _ in .delay(milliseconds: 40) } }
+        let server = try await startEventsAPI { $0.faults = { _ in .delay(milliseconds: 40) } }
         let project = try Self.project(count: count, server: server)
         let (process, _, _) = try JobsBinary.start(["run", "mp"], in: project.root, environment: Self.secrets)
         // Past the first stored checkpoint (every 10,000 rows), then kill it mid-flight.
@@ -91,7 +58,7 @@ import Testing
 
     @Test func refusedRowsAreCountedByStatusAndResentByRetry() async throws {
         let refuse = Mutex(true)
-        let server = try await Self.start { config in
+        let server = try await startEventsAPI { config in
             config.refuse = { batch in refuse.withLock { $0 } && batch.customerID == "C00005" ? "event name not in the data plan" : nil }
             config.faults = { $0.number == 0 ? .status(500) : nil }
         }
@@ -120,7 +87,7 @@ import Testing
     }
 
     @Test func badCredentialsFailTheRunWithoutPrintingTheSecret() async throws {
-        let server = try await Self.start()
+        let server = try await startEventsAPI()
         let project = try Self.project(count: 50, server: server)
         let run = try await project.jobs(environment: ["MP_CLI_KEY": "test-key", "MP_CLI_SECRET": "wrong-s3cret"], "run", "mp")
         #expect(run.status == 1)
@@ -153,7 +120,7 @@ import Testing
     @Test(.timeLimit(.minutes(1)))
     func anUnreachableDestinationIsRetriedForRetryForAndNamedInOneSentence() async throws {
         // A port nobody listens on: a server's, after it stopped.
-        let closed = try await Self.start()
+        let closed = try await startEventsAPI()
         let port = try #require(closed.port)
         let project = try Self.project(count: 100, server: closed)
         try await closed.stop()

@@ -51,7 +51,7 @@ import Testing
               rejected row 3 (in updated_at order; updated_at = '2026-01-02T00:00:00Z', key id = 3): every identity is null or empty (column 'email'); a batch must identify its user
 
             """)
-        let stored = DaemonBinaryTests.query(project, "SELECT job, row_number, reason, row FROM rejected_rows ORDER BY id")
+        let stored = project.stateRows("SELECT job, row_number, reason, row FROM rejected_rows ORDER BY id")
         #expect(stored == [
             [.string("users-incremental"), .int(1), .string("iterator column 'updated_at' is null"),
              .string(#"{"id":7,"email":"b@example.com","updated_at":null}"#)],

@@ -14,15 +14,7 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", checker, "--schema", schema] + files
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        return await JobsBinary.offPool {
-            let output = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-        }
+        return try await JobsBinary.runInterleaved(process)
     }
 
     @Test func everyShippedJobWritesBatchesThePublishedSchemaAccepts() async throws {

@@ -22,23 +22,8 @@ import Testing
         try t.eventsDatabase(rows: 100)
         let port = try await Self.closedPort()
         let url = "http://127.0.0.1:\(port)/v2"
-        let job = try t.job("mp", """
-            name: mp
-            type: event
-            source: { sqlite: ../data/events.db, table: events }
-            mapping:
-              - { column: customer_id, to: user_identities.customer_id }
-              - { column: event_name, to: events.data.event_name }
-              - { column: at, to: events.data.timestamp_unixtime_ms }
-              - { ignore: id }
-            sync: { mode: incremental, iterator: id, iterator_type: integer }
-            destination:
-              type: mparticle
-              url: \(url)
-              api_key: ${MP_TEST_KEY}
-              api_secret: { file: ../secret.txt }
-              retry_for: 2s
-            """)
+        let job = try t.job("mp", mparticleEventsJobFile(name: "mp", database: "../data/events.db", url: url, apiKey: "${MP_TEST_KEY}",
+                                                         apiSecret: "{ file: ../secret.txt }", settings: ["retry_for: 2s"]))
         let clock = FakeRetryClock()
         // random() = 1: backoffs of 0.5 s, 1 s, then 2 s, which would pass retry_for (1.5 s + 2 s).
         let run = try await t.run(job, destination: try t.mparticle(job, clock: clock, random: 1))

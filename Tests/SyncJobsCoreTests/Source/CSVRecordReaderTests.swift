@@ -202,7 +202,7 @@ import Testing
     }
 
     @Test func missingFileIsFatal() throws {
-        try F.withTemporaryDirectory { directory in
+        try withTemporaryDirectory { directory in
             let path = directory + "/missing.csv"
             #expect(throws: FileSourceError(path: path, message: "the file does not exist")) {
                 _ = try CSVRecordReader(path: path)
@@ -252,7 +252,7 @@ import Testing
         let boundary = 1 << 20
         let tricky = "\"x\"\"y\",\"p\r\nq\"\r\n\"\",\r\n"
         let trickyValues: [[Value]] = [[.s("x\"y"), .s("p\r\nq")], [.s(""), .null]]
-        try F.withTemporaryDirectory { directory in
+        try withTemporaryDirectory { directory in
             for shift in 0...tricky.utf8.count {
                 let header = "a,b\n"
                 // One filler record, sized so that the tricky part starts `shift` bytes before the boundary.

@@ -3,15 +3,6 @@ import Foundation
 
 /// Temp files and helpers for the file-source reader tests.
 enum FileSourceFixtures {
-    /// Runs `body` with a fresh directory that is removed afterwards.
-    static func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("syncjobs-files-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        return try body(directory)
-    }
-
     /// Writes `contents` to `name` in a fresh temp directory and runs `body` with its path.
     static func withFile<T>(_ contents: String, name: String = "data", _ body: (String) throws -> T) throws -> T {
         try withFile(Array(contents.utf8), name: name, body)

@@ -80,7 +80,7 @@ import Testing
     }
 
     @Test func missingFileIsFatal() throws {
-        try F.withTemporaryDirectory { directory in
+        try withTemporaryDirectory { directory in
             let path = directory + "/missing.ndjson"
             #expect(throws: FileSourceError(path: path, message: "the file does not exist")) {
                 _ = try NDJSONRecordReader(path: path)
@@ -143,7 +143,7 @@ import Testing
     @Test func readsAcrossChunkBoundariesAtEveryAlignment() throws {
         let boundary = 1 << 20
         let tricky = "{\"id\":\"a\\\"b\"}\r\n\r\n{\"id\":\"\\u00e9\"}\r\n"
-        try F.withTemporaryDirectory { directory in
+        try withTemporaryDirectory { directory in
             for shift in 0...tricky.utf8.count {
                 // `{"id":"` + filler + `"}\n` puts the tricky part `shift` bytes before the boundary.
                 let filler = String(repeating: "z", count: boundary - 10 - shift)
@@ -327,7 +327,7 @@ import Testing
     @Test func readsAcrossChunkBoundariesAtEveryAlignment() throws {
         let boundary = 1 << 20
         let tricky = #"{"s":"\\\"]}","l":[{}]} , 12 ,"#
-        try F.withTemporaryDirectory { directory in
+        try withTemporaryDirectory { directory in
             for shift in 0...tricky.utf8.count {
                 // `[{"s":"` + filler + `"},` puts the tricky part `shift` bytes before the boundary.
                 let filler = String(repeating: "z", count: boundary - 10 - shift)

@@ -3,24 +3,6 @@ import Foundation
 import Testing
 @testable import SyncJobsCore
 
-/// A fresh directory for one test's database files, removed when the test ends.
-private func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
-    let directory = FileManager.default.temporaryDirectory
-        .appendingPathComponent("syncjobs-sqlite-tests-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    return try body(directory)
-}
-
-/// All rows of a query, read as values.
-private func rows(_ database: SQLiteDatabase, _ sql: String, _ values: [Value] = []) throws -> [[Value]] {
-    let statement = try database.prepare(sql)
-    try statement.bind(values)
-    var result: [[Value]] = []
-    while try statement.step() { result.append(try statement.row()) }
-    return result
-}
-
 @Suite struct SQLiteDatabaseTests {
     // MARK: - Opening
 

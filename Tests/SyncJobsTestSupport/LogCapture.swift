@@ -2,30 +2,32 @@ import Logging
 import Synchronization
 
 /// Keeps what a logger logged, for exact assertions on log lines.
-final class LogCapture: Sendable {
-    struct Entry: Sendable, Equatable, CustomStringConvertible {
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
+package final class LogCapture: Sendable {
+    package struct Entry: Sendable, Equatable, CustomStringConvertible {
+        package var level: Logger.Level
+        package var message: String
+        package var metadata: [String: String]
 
         /// `warning Run could not start attempt=1 job=j`: metadata sorted by key.
-        var description: String {
+        package var description: String {
             ([level.rawValue, message] + metadata.keys.sorted().map { "\($0)=\(metadata[$0]!)" }).joined(separator: " ")
         }
     }
 
     private let store = Mutex<[Entry]>([])
 
-    var logger: Logger {
+    package init() {}
+
+    package var logger: Logger {
         var logger = Logger(label: "test") { _ in Handler(capture: self) }
         logger.logLevel = .trace
         return logger
     }
 
-    var entries: [Entry] { store.withLock { $0 } }
+    package var entries: [Entry] { store.withLock { $0 } }
 
     /// Entries whose message starts with `prefix`.
-    func entries(_ prefix: String) -> [Entry] { entries.filter { $0.message.hasPrefix(prefix) } }
+    package func entries(_ prefix: String) -> [Entry] { entries.filter { $0.message.hasPrefix(prefix) } }
 
     fileprivate func append(_ entry: Entry) { store.withLock { $0.append(entry) } }
 

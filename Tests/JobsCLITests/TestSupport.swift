@@ -1,0 +1,4 @@
+// The shared test helpers (JobsBinary, Project, the Events API helpers) are in
+// Tests/SyncJobsTestSupport. Exported from this one file so that every test file in this target
+// sees them without an import of its own.
+@_exported import SyncJobsTestSupport
