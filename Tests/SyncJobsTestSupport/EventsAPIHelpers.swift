@@ -72,7 +72,7 @@ extension TestWorkspace {
     }
 
     /// An event job from `data/events.db`, incremental on `id`, delivered to `server`.
-    package func mparticleJob(_ name: String = "mp", server: EventsAPIServer, maxInFlight: Int = 8, retryFor: String = "10s", timeout: String = "2s",
+    package func mparticleJob(_ name: String = "mp", server: EventsAPIServer, maxInFlight: Int = 8, retryFor: String = "10s", timeout: String = "10s",
                               extra: String = "", destinationExtra: String = "") throws -> JobDefinition {
         try job(name, mparticleEventsJobFile(
             name: name, database: "../data/events.db", url: server.baseURL, apiKey: "${MP_TEST_KEY}", apiSecret: "{ file: ../secret.txt }",

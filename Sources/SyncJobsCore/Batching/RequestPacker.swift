@@ -84,13 +84,20 @@ public struct RequestPacker: Sendable {
     public var firstPendingOrdinal: Int? { ranges.isEmpty ? nil : firstOrdinal }
 
     /// Whether `batch` fits in the open request. The size counts the brackets and commas.
-    public func fits(_ batch: [UInt8]) -> Bool {
+    public func fits(_ batch: [UInt8]) -> Bool { fits(byteCount: batch.count) }
+
+    /// Whether a batch of `byteCount` bytes fits in the open request.
+    public func fits(byteCount: Int) -> Bool {
         if ranges.isEmpty { return true }
-        return ranges.count < maxBatches && body.count + 1 + batch.count + 1 <= maxBytes
+        return ranges.count < maxBatches && body.count + 1 + byteCount + 1 <= maxBytes
     }
 
     /// Adds a batch; the caller seals the open request first when `fits` says no.
     public mutating func add(_ batch: [UInt8], rowNumber: Int, ordinal: Int, eventTime: Int64? = nil) {
+        batch.withUnsafeBytes { add($0, rowNumber: rowNumber, ordinal: ordinal, eventTime: eventTime) }
+    }
+
+    public mutating func add(_ batch: UnsafeRawBufferPointer, rowNumber: Int, ordinal: Int, eventTime: Int64? = nil) {
         if ranges.isEmpty {
             body.reserveCapacity(min(maxBytes, batch.count * maxBatches))
             body.append(UInt8(ascii: "["))

@@ -31,20 +31,19 @@ extension BatchBuilder {
         var hasEventName = false
         var hasCustomEventType = false
         for index in eventData.indices {
-            let compiled = eventData[index]
-            guard let v = try field(compiled, batch, row) else { continue }
-            let slot = compiled.slot
-            if perRowType, let spec = TargetCatalog.eventData[slot.key], !spec.eventTypes.contains(eventType) {
+            guard let v = try field(eventData[index], batch, row) else { continue }
+            if perRowType, let spec = TargetCatalog.eventData[eventData[index].slot.key], !spec.eventTypes.contains(eventType) {
+                let slot = eventData[index].slot
                 throw Rejection(reason: "\(slot.sourceName) → \(slot.target.path): \(eventType) events have no such field")
             }
-            let kind = compiled.eventKind
+            let kind = eventData[index].eventKind
             switch kind {
             case .location:
-                location.append((compiled.nestedKey, v))
+                location.append((eventData[index].nestedKey, v))
             case .product:
-                product.append((compiled.nestedKey, v))
+                product.append((eventData[index].nestedKey, v))
             case .productAction:
-                productAction.append((compiled.nestedKey, v))
+                productAction.append((eventData[index].nestedKey, v))
             case .eventName, .customEventType, .timestamp, .messageID, .other:
                 if kind == .customEventType { hasCustomEventType = true }
                 if kind == .messageID { wroteMessageID = true }
@@ -52,10 +51,10 @@ extension BatchBuilder {
                 if kind == .eventName {
                     hasEventName = true
                     if v.isEmptyText {
-                        throw Rejection(reason: "\(slot.sourceName) → events.data.event_name: the event name is empty")
+                        throw Rejection(reason: "\(eventData[index].slot.sourceName) → events.data.event_name: the event name is empty")
                     }
                 }
-                key(compiled.keyJSON)
+                key(eventData[index].keyJSON)
                 w.field(v, batch)
                 if kind == .eventName && eventType == "custom_event" && !mapsCustomEventType {
                     w.raw(",\"custom_event_type\":\"other\"")
@@ -104,18 +103,19 @@ extension BatchBuilder {
             throw Rejection(reason: "events.data.product_action.action is null; a commerce_event needs a product action")
         }
 
+        // Whether the event type carries attributes and flags: worked out once for a fixed type.
+        let carriesAttributes = staticEventCarries?.attributes ?? TargetCatalog.customAttributeEventTypes.contains(eventType)
+        let carriesFlags = staticEventCarries?.flags ?? TargetCatalog.customFlagEventTypes.contains(eventType)
         try attributes("custom_attributes", customAttributes, extrasHere: plan.extrasTarget == .customAttributesAll,
-                       allowed: TargetCatalog.customAttributeEventTypes, eventType: eventType, batch, row, extras,
-                       into: &w, firstField: &firstField)
+                       allowed: carriesAttributes, eventType: eventType, batch, row, extras, into: &w, firstField: &firstField)
         try attributes("custom_flags", customFlags, extrasHere: plan.extrasTarget == .customFlagsAll,
-                       allowed: TargetCatalog.customFlagEventTypes, eventType: eventType, batch, row, extras,
-                       into: &w, firstField: &firstField)
+                       allowed: carriesFlags, eventType: eventType, batch, row, extras, into: &w, firstField: &firstField)
         return !firstField
     }
 
     /// Writes `"custom_attributes":{…}` (or flags) when the row has any; refuses them on event
     /// types that carry none.
-    private func attributes(_ name: StaticString, _ slots: [CompiledSlot], extrasHere: Bool, allowed: Set<String>,
+    private func attributes(_ name: StaticString, _ slots: [CompiledSlot], extrasHere: Bool, allowed: Bool,
                             eventType: String, _ batch: RowBatch, _ row: Int, _ extras: [Value.ObjectEntry],
                             into w: inout JSONWriter, firstField: inout Bool) throws {
         var opened = false
@@ -131,7 +131,7 @@ extension BatchBuilder {
         }
         for index in slots.indices {
             guard let v = try field(slots[index], batch, row) else { continue }
-            guard allowed.contains(eventType) else { names.append(slots[index].slot.key); continue }
+            guard allowed else { names.append(slots[index].slot.key); continue }
             open()
             w.raw(slots[index].keyJSON)
             w.field(v, batch)
@@ -139,7 +139,7 @@ extension BatchBuilder {
         if extrasHere {
             for extra in extras {
                 guard let v = try extraValue(extra, kind: .eventAttribute) else { continue }
-                guard allowed.contains(eventType) else { names.append(extra.key); continue }
+                guard allowed else { names.append(extra.key); continue }
                 open()
                 w.string(extra.key)
                 w.raw(UInt8(ascii: ":"))

@@ -39,29 +39,36 @@ public struct BatchBuilder: Sendable {
     let customAttributes: [CompiledSlot]
     let customFlags: [CompiledSlot]
     let mapsCustomEventType: Bool
+    /// For a fixed event type: whether it carries custom attributes and custom flags.
+    let staticEventCarries: (attributes: Bool, flags: Bool)?
 
     enum EventSlotKind: Sendable {
         case location, product, productAction, eventName, customEventType, timestamp, messageID, other
     }
 
-    /// A slot with what the hot path needs, so it touches no `String` of the plan per row.
-    struct CompiledSlot: Sendable {
-        var slot: MappingPlan.Slot
-        var fast: FastSlot
+    /// A slot with what the hot path needs, so it touches no `String` of the plan per row. A
+    /// class: handing one around per row costs one retain, where a copy of the struct would
+    /// retain each of its strings and arrays.
+    final class CompiledSlot: Sendable {
+        let slot: MappingPlan.Slot
+        let fast: FastSlot
         /// `"key":` as JSON.
-        var keyJSON: [UInt8]
-        var isDeviceIdentity = false
-        var eventKind = EventSlotKind.other
+        let keyJSON: [UInt8]
+        let isDeviceIdentity: Bool
+        let eventKind: EventSlotKind
         /// For location and product fields: the key inside the nested object.
-        var nestedKey = ""
+        let nestedKey: String
 
-        init(_ slot: MappingPlan.Slot) {
+        init(_ slot: MappingPlan.Slot, isDeviceIdentity: Bool = false, eventKind: EventSlotKind = .other, nestedKey: String = "") {
             self.slot = slot
             fast = FastSlot(slot)
             var w = JSONWriter(reservingCapacity: slot.key.utf8.count + 3)
             w.string(slot.key)
             w.raw(UInt8(ascii: ":"))
             keyJSON = w.bytes
+            self.isDeviceIdentity = isDeviceIdentity
+            self.eventKind = eventKind
+            self.nestedKey = nestedKey
         }
     }
 
@@ -72,35 +79,26 @@ public struct BatchBuilder: Sendable {
         w.string(plan.environment.rawValue)
         environmentPrefix = w.bytes
         idSeed = RowHash.murmur3(Array(("syncjobs/" + plan.jobName + (plan.idScope.map { "/" + $0 } ?? "")).utf8)).high
-        mpid = plan.mpid.map(CompiledSlot.init)
-        identities = plan.identities.map(CompiledSlot.init)
-        userAttributes = plan.userAttributes.map(CompiledSlot.init)
-        deviceInfo = plan.deviceInfo.map { slot in
-            var compiled = CompiledSlot(slot)
-            compiled.isDeviceIdentity = TargetCatalog.deviceIdentityFields.contains(slot.key)
-            return compiled
-        }
-        eventTypeSlot = plan.eventTypeSlot.map(CompiledSlot.init)
+        mpid = plan.mpid.map { CompiledSlot($0) }
+        identities = plan.identities.map { CompiledSlot($0) }
+        userAttributes = plan.userAttributes.map { CompiledSlot($0) }
+        deviceInfo = plan.deviceInfo.map { CompiledSlot($0, isDeviceIdentity: TargetCatalog.deviceIdentityFields.contains($0.key)) }
+        eventTypeSlot = plan.eventTypeSlot.map { CompiledSlot($0) }
         eventData = plan.eventData.map { slot in
-            var compiled = CompiledSlot(slot)
             for (prefix, kind) in [("location.", EventSlotKind.location), ("product_action.products.", .product),
                                    ("product_action.", .productAction)] where slot.key.hasPrefix(prefix) {
-                compiled.eventKind = kind
-                compiled.nestedKey = String(slot.key.dropFirst(prefix.count))
-                return compiled
+                return CompiledSlot(slot, eventKind: kind, nestedKey: String(slot.key.dropFirst(prefix.count)))
             }
-            switch slot.key {
-            case "event_name": compiled.eventKind = .eventName
-            case "custom_event_type": compiled.eventKind = .customEventType
-            case "timestamp_unixtime_ms": compiled.eventKind = .timestamp
-            case "source_message_id": compiled.eventKind = .messageID
-            default: compiled.eventKind = .other
-            }
-            return compiled
+            let kinds: [String: EventSlotKind] = ["event_name": .eventName, "custom_event_type": .customEventType,
+                                                  "timestamp_unixtime_ms": .timestamp, "source_message_id": .messageID]
+            return CompiledSlot(slot, eventKind: kinds[slot.key] ?? .other)
         }
-        customAttributes = plan.customAttributes.map(CompiledSlot.init)
-        customFlags = plan.customFlags.map(CompiledSlot.init)
+        customAttributes = plan.customAttributes.map { CompiledSlot($0) }
+        customFlags = plan.customFlags.map { CompiledSlot($0) }
         mapsCustomEventType = plan.eventData.contains { $0.key == "custom_event_type" }
+        staticEventCarries = plan.staticEventType.map {
+            (TargetCatalog.customAttributeEventTypes.contains($0), TargetCatalog.customFlagEventTypes.contains($0))
+        }
     }
 
     struct Rejection: Error { var reason: String }
@@ -121,36 +119,47 @@ public struct BatchBuilder: Sendable {
         return .batch(w.bytes)
     }
 
-    /// Maps row `row` of `batch` into `w` (emptied first, its capacity kept); returns the reason
-    /// when the row is rejected. `facts` says what the engine needs besides the bytes.
+    /// Maps row `row` of `batch`, appending its batch to `w`; returns the reason when the row is
+    /// rejected (and `w` is left as it was). `facts` says what the engine needs besides the bytes.
     public func map(_ batch: RowBatch, row: Int, into w: inout JSONWriter, facts: inout BatchFacts) -> String? {
-        w.bytes.removeAll(keepingCapacity: true)
+        let start = w.bytes.count
         facts = BatchFacts()
         do {
-            try build(batch, row, into: &w, facts: &facts)
+            try build(batch, row, into: &w, from: start, facts: &facts)
             return nil
-        } catch let rejection as Rejection {
-            return rejection.reason
         } catch {
-            return "\(error)"
+            w.bytes.removeLast(w.bytes.count - start)
+            return (error as? Rejection)?.reason ?? "\(error)"
         }
     }
 
     /// The slot's field in this row, or nil when it is left out (null or empty).
     @inline(__always)
     func field(_ compiled: CompiledSlot, _ batch: RowBatch, _ row: Int) throws -> FieldValue? {
-        let slot = compiled.slot
+        // The common case first, touching nothing of the slot but its fast path (a copy of the
+        // slot would retain each of its strings, per row).
+        let column = compiled.fast.column
         var raw: Value
-        switch slot.input {
-        case .constant(let v): return .value(v)
-        case .column(let index):
-            let cell = index < batch.columnCount ? batch.cell(row, index) : .null
+        if column >= 0 {
+            let cell = column < batch.columnCount ? batch.cell(row, column) : .null
             switch compiled.fast.convert(cell, in: batch) {
             case .field(let field): return field
             case .absent: return nil
             case .general: raw = batch.value(cell)
             }
+        } else {
+            switch compiled.slot.input {
+            case .constant(let v): return .value(v)
+            case .column(let index):
+                raw = batch.value(index < batch.columnCount ? batch.cell(row, index) : .null)
+            }
         }
+        return try general(raw, compiled.slot)
+    }
+
+    /// The slot's field through `ValueConversion`: explicit `type:`, then the field's kind.
+    private func general(_ raw: Value, _ slot: MappingPlan.Slot) throws -> FieldValue? {
+        var raw = raw
         if let type = slot.type {
             switch ValueConversion.apply(type, to: raw) {
             case .success(let v): raw = v
@@ -179,7 +188,7 @@ public struct BatchBuilder: Sendable {
         return count
     }
 
-    private func build(_ batch: RowBatch, _ row: Int, into w: inout JSONWriter, facts: inout BatchFacts) throws {
+    private func build(_ batch: RowBatch, _ row: Int, into w: inout JSONWriter, from start: Int, facts: inout BatchFacts) throws {
         w.raw(environmentPrefix)
         var hasIdentity = false
         let extras = batch.extras(ofRow: row)
@@ -234,7 +243,9 @@ public struct BatchBuilder: Sendable {
         }
         // Idempotency ids: deterministic, so a resend (retry, crash and rerun, lookback) carries the
         // same ids and mParticle deduplicates it.
-        let id = try idempotencyHash(batch, row, content: w.bytes)
+        let id = try w.bytes.withUnsafeBytes { all in
+            try idempotencyHash(batch, row, content: UnsafeRawBufferPointer(rebasing: all[start...]))
+        }
         facts.requestID = id
         if plan.jobKind == .event {
             if !wroteMessageID {
@@ -248,13 +259,13 @@ public struct BatchBuilder: Sendable {
         w.hex(id.high)
         w.hex(id.low)
         w.raw("\"}")
-        if w.bytes.count > ValueConversion.batchBytesMax {
-            throw Rejection(reason: "the batch is \(w.bytes.count) bytes; mParticle accepts at most \(ValueConversion.batchBytesMax) bytes (128 KB) per batch")
+        if w.bytes.count - start > ValueConversion.batchBytesMax {
+            throw Rejection(reason: "the batch is \(w.bytes.count - start) bytes; mParticle accepts at most \(ValueConversion.batchBytesMax) bytes (128 KB) per batch")
         }
     }
 
     /// The job's `key:` columns (and iterator) when declared, else the batch's bytes so far.
-    private func idempotencyHash(_ batch: RowBatch, _ row: Int, content: [UInt8]) throws -> RowHash {
+    private func idempotencyHash(_ batch: RowBatch, _ row: Int, content: UnsafeRawBufferPointer) throws -> RowHash {
         guard let keys = plan.keyColumns else { return RowHash.murmur3(content, seed: idSeed) }
         func cell(_ index: Int) -> RowBatch.Cell { index < batch.columnCount ? batch.cell(row, index) : .null }
         var k = JSONWriter(reservingCapacity: 64)

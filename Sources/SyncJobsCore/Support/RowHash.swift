@@ -33,12 +33,17 @@ public struct RowHash: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     public static func murmur3(_ bytes: [UInt8], seed: UInt64 = 0x5359_4e43_4a4f_4253) -> RowHash {
+        bytes.withUnsafeBytes { murmur3($0, seed: seed) }
+    }
+
+    public static func murmur3(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0x5359_4e43_4a4f_4253) -> RowHash {
         let c1: UInt64 = 0x87c3_7b91_1142_53d5
         let c2: UInt64 = 0x4cf5_ad43_2745_937f
         var h1 = seed, h2 = seed
         let count = bytes.count
         let blocks = count / 16
-        bytes.withUnsafeBytes { raw in
+        do {
+            let raw = bytes
             for i in 0..<blocks {
                 var k1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 16, as: UInt64.self))
                 var k2 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 16 + 8, as: UInt64.self))

@@ -13,7 +13,7 @@ struct RowPipeline {
     let logger: Logger
     let progress: (@Sendable (RunCounts, Double) -> Void)?
 
-    var map: MapStage
+    let map: MapStage
     var pack: RequestPacker
     var deliver: DeliveryStage
     var ack: AcknowledgeStage
@@ -26,6 +26,8 @@ struct RowPipeline {
     private var lastWindowLog = ContinuousClock.now - .seconds(10)
     private var ordinal = 0
     private(set) var sourceExhausted = false
+    /// Keys of JSON records beyond the columns that no `$unmapped` entry sends, for a note.
+    private var unsentKeys: (records: Int, names: [String]) = (0, [])
     private(set) var stopped = false
 
     init(job: JobDefinition, options: RunOptions, source: any OpenedSource, window: RunWindow, builder: BatchBuilder,
@@ -38,7 +40,8 @@ struct RowPipeline {
         self.window = window
         self.logger = logger
         self.progress = progress
-        map = MapStage(builder: builder, incremental: window.read != nil, boundary: window.boundary, deliveredByRetry: deliveredByRetry)
+        map = MapStage(builder: builder, incremental: window.read != nil, boundary: window.boundary, deliveredByRetry: deliveredByRetry,
+                       columns: source.columns)
         pack = RequestPacker(destination?.packing ?? .eventsAPI)
         deliver = DeliveryStage(destination: destination)
         ack = AcknowledgeStage(prefix: AcknowledgedPrefix(checkpoint: initialCheckpoint, sortedSource: source.deliversInIteratorOrder),
@@ -88,34 +91,65 @@ struct RowPipeline {
 
     // MARK: Read, map, pack
 
+    /// Batches mapped at once, beside the packing and delivery of earlier ones.
+    static let mappingAhead = 2
+
     private mutating func read(_ group: inout ThrowingTaskGroup<Completion, any Error>, started: ContinuousClock.Instant) async throws {
         let stream = try source.rows(window.read, resume: window.resume, limit: options.limit)
-        var batch = RowBatch(columnCount: source.columns.count)
-        var lastProgress = ContinuousClock.now
         do {
-            reading: while true {
-                if Task.isCancelled { throw CancellationError() }
-                guard try await stream.next(into: &batch) else {
-                    // A run that stopped at `--limit` has not read its whole window.
-                    sourceExhausted = options.limit.map { ordinal < $0 } ?? true
-                    break
-                }
-                for row in 0..<batch.count {
-                    // Graceful shutdown (the daemon's SIGTERM) stops reading: requests in flight
-                    // finish and the checkpoint covers what they delivered. Outside a service it
-                    // never comes.
-                    if Task.isShuttingDownGracefully {
-                        stopped = true
-                        break reading
+            try await withThrowingTaskGroup(of: (Int, MappedBatch, RowBatch).self) { mapping in
+                defer { mapping.cancelAll() }
+                var lastProgress = ContinuousClock.now
+                var spare: [RowBatch] = []
+                var read = 0, handled = 0, mappingNow = 0
+                var ended = false
+                var ready: [Int: MappedBatch] = [:]
+                let map = self.map
+                reading: while true {
+                    // Keep the map stage busy: hand it the next batches the source has read.
+                    while !ended, mappingNow < Self.mappingAhead {
+                        if Task.isCancelled { throw CancellationError() }
+                        var batch = spare.popLast() ?? RowBatch(columnCount: source.columns.count, capacity: 0)
+                        guard try await stream.next(into: &batch) else {
+                            ended = true
+                            break
+                        }
+                        let sequence = read
+                        read += 1
+                        mappingNow += 1
+                        mapping.addTask { [batch] in (sequence, map.map(batch), batch) }
                     }
-                    if options.enough?() == true { break reading }
-                    try await handle(batch, row, &group)
-                }
-                if let progress {
-                    let now = ContinuousClock.now
-                    if now - lastProgress >= .milliseconds(250) {
-                        lastProgress = now
-                        progress(ack.counts, (now - started).seconds)
+                    if ended, mappingNow == 0, ready.isEmpty {
+                        // A run that stopped at `--limit` has not read its whole window.
+                        sourceExhausted = options.limit.map { ordinal < $0 } ?? true
+                        break
+                    }
+                    while ready[handled] == nil {
+                        guard let (sequence, mapped, batch) = try await mapping.next() else { break reading }
+                        mappingNow -= 1
+                        ready[sequence] = mapped
+                        spare.append(batch)
+                    }
+                    let mapped = ready.removeValue(forKey: handled)!
+                    handled += 1
+                    noteUnsentKeys(mapped)
+                    for row in mapped.rows.indices {
+                        // Graceful shutdown (the daemon's SIGTERM) stops reading: requests in flight
+                        // finish and the checkpoint covers what they delivered. Outside a service it
+                        // never comes.
+                        if Task.isShuttingDownGracefully {
+                            stopped = true
+                            break reading
+                        }
+                        if options.enough?() == true { break reading }
+                        try await handle(mapped, row, &group)
+                    }
+                    if let progress {
+                        let now = ContinuousClock.now
+                        if now - lastProgress >= .milliseconds(250) {
+                            lastProgress = now
+                            progress(ack.counts, (now - started).seconds)
+                        }
                     }
                 }
             }
@@ -127,32 +161,32 @@ struct RowPipeline {
     }
 
     @inline(__always)
-    private mutating func handle(_ batch: RowBatch, _ row: Int, _ group: inout ThrowingTaskGroup<Completion, any Error>) async throws {
+    private mutating func handle(_ mapped: MappedBatch, _ row: Int, _ group: inout ThrowingTaskGroup<Completion, any Error>) async throws {
         ordinal += 1
         ack.counts.rowsRead += 1
-        let info = batch.rows[row]
-        if let rejection = info.rejection {
-            ack.reject(info.number, rejection.reason, rejection.row)
+        let info = mapped.rows[row]
+        switch mapped.outcomes[row] {
+        case .unreadable(let reason, let text):
+            ack.reject(info.number, reason, text)
             ack.prefix.append(.init(ordinal: ordinal, number: info.number, iterator: nil, hash: nil, endOffset: info.endOffset, counts: false))
-        } else {
-            switch map.map(batch, row: row) {
-            case .skipped(let hash, let counts):
-                ack.counts.rowsSkipped += 1
-                ack.prefix.append(.init(ordinal: ordinal, number: info.number, iterator: info.iterator, hash: hash,
-                                        endOffset: info.endOffset, counts: counts))
-            case .rejected(let reason, let hash):
-                try await enterCatchUpWindow(info.iterator)
-                ack.reject(info.number, reason, JSONWriter.compact(batch.object(ofRow: row, columns: source.columns)))
-                ack.prefix.append(.init(ordinal: ordinal, number: info.number, iterator: info.iterator, hash: hash,
-                                        endOffset: info.endOffset, counts: true))
-            case .batch(let facts, let hash):
-                try await enterCatchUpWindow(info.iterator)
-                if !pack.fits(map.writer.bytes), let request = pack.seal() { try await launch(request, &group) }
-                pack.add(map.writer.bytes, rowNumber: info.number, ordinal: ordinal, eventTime: facts.eventTime)
-                ack.prefix.append(.init(ordinal: ordinal, number: info.number, iterator: info.iterator, hash: hash,
-                                        endOffset: info.endOffset, counts: true))
-                if pack.count >= pack.maxBatches, let request = pack.seal() { try await launch(request, &group) }
+        case .skipped(let hash, let counts):
+            ack.counts.rowsSkipped += 1
+            ack.prefix.append(.init(ordinal: ordinal, number: info.number, iterator: info.iterator, hash: hash,
+                                    endOffset: info.endOffset, counts: counts))
+        case .rejected(let reason, let text, let hash):
+            try await enterCatchUpWindow(info.iterator)
+            ack.reject(info.number, reason, text)
+            ack.prefix.append(.init(ordinal: ordinal, number: info.number, iterator: info.iterator, hash: hash,
+                                    endOffset: info.endOffset, counts: true))
+        case .batch(let range, let eventTime, let hash):
+            try await enterCatchUpWindow(info.iterator)
+            if !pack.fits(byteCount: range.count), let request = pack.seal() { try await launch(request, &group) }
+            mapped.bytes.withUnsafeBytes { all in
+                pack.add(UnsafeRawBufferPointer(rebasing: all[range]), rowNumber: info.number, ordinal: ordinal, eventTime: eventTime)
             }
+            ack.prefix.append(.init(ordinal: ordinal, number: info.number, iterator: info.iterator, hash: hash,
+                                    endOffset: info.endOffset, counts: true))
+            if pack.count >= pack.maxBatches, let request = pack.seal() { try await launch(request, &group) }
         }
         // Rows after an open request (rejected ones, say) cannot be checkpointed until it is sent;
         // do not let it hold the checkpoint back for long.
@@ -161,6 +195,14 @@ struct RowPipeline {
         }
         ack.prefix.advance(openRequestFirstOrdinal: pack.firstPendingOrdinal)
         if ack.prefix.appliedSinceStore >= options.checkpointEvery { try await checkpoint.store(&ack, force: false) }
+    }
+
+    private mutating func noteUnsentKeys(_ mapped: MappedBatch) {
+        guard mapped.unsentKeyRecords > 0 else { return }
+        unsentKeys.records += mapped.unsentKeyRecords
+        for name in mapped.unsentKeyNames where unsentKeys.names.count < 5 && !unsentKeys.names.contains(name) {
+            unsentKeys.names.append(name)
+        }
     }
 
     /// Crossing into a later catch-up window: checkpoint what is acknowledged.
@@ -197,7 +239,7 @@ struct RowPipeline {
 
     /// A note naming JSON keys outside the columns that no mapping entry sends.
     var unsentKeysNote: String? {
-        let unsent = map.unsentKeys
+        let unsent = unsentKeys
         guard unsent.records > 0 else { return nil }
         logger.notice("Record keys not sent", metadata: ["records": "\(unsent.records)", "keys": "\(unsent.names.joined(separator: ","))"])
         return "\(Format.plural(unsent.records, "record")) had keys that are not columns (the columns are the first record's keys), and no mapping entry sends them: \(unsent.names.map { "'\($0)'" }.joined(separator: ", ")); add '- { column: $unmapped, to: user_attributes.* }' to send them"

@@ -329,7 +329,8 @@ import Testing
             config.refuse = { $0.customerID == "C54321" ? "rejected by a rule" : nil }
             config.percentUsed = { $0 % 5 == 0 ? 85 : 20 }
         }) { server in
-            let job = try t.mparticleJob(server: server, retryFor: "1h")
+            // A short timeout: the 2.5 s answers are meant to time out.
+            let job = try t.mparticleJob(server: server, retryFor: "1h", timeout: "2s")
             let run = try await t.run(job, destination: try t.mparticle(job, clock: clock))
             #expect(run.succeeded, "\(run.errorMessage ?? "")")
             #expect(run.counts.rowsSent == 99_999)
