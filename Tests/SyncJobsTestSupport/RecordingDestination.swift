@@ -9,10 +9,13 @@ package final class RecordingDestination: Destination, @unchecked Sendable {
     package let failOnRequest: Int?
     package let onSend: (@Sendable (Int) throws -> Void)?
     package let maxInFlight: Int
+    package let packing: PackingLimits
 
-    package init(failOnRequest: Int? = nil, maxInFlight: Int = 1, onSend: (@Sendable (Int) throws -> Void)? = nil) {
+    package init(failOnRequest: Int? = nil, maxInFlight: Int = 1, packing: PackingLimits = .eventsAPI,
+                 onSend: (@Sendable (Int) throws -> Void)? = nil) {
         self.failOnRequest = failOnRequest
         self.maxInFlight = maxInFlight
+        self.packing = packing
         self.onSend = onSend
     }
 

@@ -58,17 +58,10 @@ public enum RetryCommand {
     /// Resends every pending failed row of a job through `destination`, recording a run with
     /// trigger `retry`.
     public static func retry(job: JobDefinition, state: StateStore, destination: any Destination, logger: Logger) async throws -> Outcome {
-        try state.acquireLock(job: job.name, runID: nil)
         let startedAt = StateStore.now()
         let started = ContinuousClock.now
-        let runID: Int64
-        do {
-            runID = try state.beginRun(job: job.name, trigger: "retry", startedAt: startedAt)
-            try state.attachRun(runID, toLockOf: job.name)
-        } catch {
-            try? state.releaseLock(job: job.name)
-            throw error
-        }
+        let lease = try RunLease(state: state, job: job.name, trigger: "retry", startedAt: startedAt)
+        let runID = lease.runID
         var outcome = Outcome(runID: runID)
         var logger = logger
         logger[metadataKey: "job"] = "\(job.name)"
@@ -97,80 +90,61 @@ public enum RetryCommand {
         outcome.seconds = (ContinuousClock.now - started).seconds
         let (refused, undelivered) = (try? state.failedCounts(job: job.name)) ?? (0, 0)
         outcome.stillPending = refused + undelivered
-        try? state.updateRun(runID, counts: outcome.counts, window: (nil, nil), checkpoint: nil)
-        try? state.finishRun(runID, status: outcome.error == nil ? .succeeded : .failed,
-                             endedAt: startedAt + Int64(outcome.seconds * 1000), error: outcome.error)
-        try? state.releaseLock(job: job.name)
+        try? lease.finish(counts: outcome.counts, window: (nil, nil), checkpoint: nil, status: outcome.error == nil ? .succeeded : .failed,
+                          endedAt: startedAt + Int64(outcome.seconds * 1000), error: outcome.error)
         logger.info("Retry finished", metadata: ["rows.delivered": "\(outcome.counts.rowsSent)",
                                                  "rows.refused": "\(outcome.counts.rowsRejected)",
                                                  "rows.pending": "\(outcome.stillPending)"])
         return outcome
     }
 
-    /// Packs rows into requests and sends them with the destination's concurrency. Returns the ids
-    /// delivered, the ids refused with their reasons, and the error that stopped it, if any.
+    /// Packs rows into requests within the destination's limits and sends them through the
+    /// run's deliver stage. Returns the ids delivered, the ids refused with their reasons, and the
+    /// error that stopped it, if any.
     static func send(_ rows: [FailedRow], destination: any Destination, counts: inout RunCounts) async
         -> (delivered: [Int64], refused: [(id: Int64, reason: String)], failure: Error?) {
-        var packer = RequestPacker()
+        var packer = RequestPacker(destination.packing)
         var requests: [PackedRequest] = []
         for (index, row) in rows.enumerated() {
             let bytes = Array(row.batch.utf8)
             if !packer.fits(bytes), let request = packer.seal() { requests.append(request) }
             // The row number field carries the index into `rows`.
             packer.add(bytes, rowNumber: index, ordinal: index + 1, eventTime: row.eventTime)
+            if packer.count >= packer.maxBatches, let request = packer.seal() { requests.append(request) }
         }
         if let request = packer.seal() { requests.append(request) }
 
         var delivered: [Int64] = []
         var refused: [(id: Int64, reason: String)] = []
         var failure: Error?
-        struct Done: Sendable {
-            var request: PackedRequest
-            var result: DeliveryResult
-        }
-        await withTaskGroup(of: Result<Done, Error>.self) { group in
-            var next = 0
-            var inFlight = 0
-            func settle(_ done: Result<Done, Error>) {
-                switch done {
-                case .success(let done):
-                    counts.requests += 1
-                    counts.retries += done.result.retries
-                    counts.httpRequests += done.result.httpRequests
-                    counts.throttledWaits += done.result.throttledWaits
-                    counts.throttledMillis += done.result.throttledMillis
-                    let refusedIndices = Set(done.result.rejected.map(\.index))
-                    for (position, index) in done.request.rowNumbers.enumerated() {
-                        if refusedIndices.contains(position) { continue }
-                        delivered.append(rows[index].id)
-                        counts.rowsSent += 1
-                    }
-                    for rejection in done.result.rejected {
-                        refused.append((rows[done.request.rowNumbers[rejection.index]].id,
-                                        "the destination refused the batch: \(rejection.reason)"))
-                        counts.rowsRejected += 1
-                    }
-                case .failure(let error):
-                    if failure == nil { failure = error }
-                }
+        func settle(_ done: Completion) {
+            counts.requests += 1
+            counts.retries += done.delivery.retries
+            counts.httpRequests += done.delivery.httpRequests
+            counts.throttledWaits += done.delivery.throttledWaits
+            counts.throttledMillis += done.delivery.throttledMillis
+            let refusedIndices = Set(done.delivery.rejected.map(\.index))
+            for (position, index) in done.request.rowNumbers.enumerated() where !refusedIndices.contains(position) {
+                delivered.append(rows[index].id)
+                counts.rowsSent += 1
             }
-            while next < requests.count || inFlight > 0 {
-                if failure == nil, next < requests.count, inFlight < max(1, destination.maxInFlight) {
-                    let request = requests[next]
-                    next += 1
-                    inFlight += 1
-                    group.addTask {
-                        do {
-                            return .success(Done(request: request, result: try await destination.send(request)))
-                        } catch {
-                            return .failure(error)
-                        }
-                    }
-                    continue
+            for rejection in done.delivery.rejected {
+                refused.append((rows[done.request.rowNumbers[rejection.index]].id, "the destination refused the batch: \(rejection.reason)"))
+                counts.rowsRejected += 1
+            }
+        }
+        var stage = DeliveryStage(destination: destination)
+        await withThrowingTaskGroup(of: Completion.self) { group in
+            do {
+                for request in requests {
+                    for done in try await stage.launch(request, in: &group) { settle(done) }
                 }
-                guard let done = await group.next() else { break }
-                inFlight -= 1
-                settle(done)
+                while let done = try await stage.next(in: &group) { settle(done) }
+            } catch {
+                failure = (error as? UndeliveredRequest)?.underlying ?? error
+                while let answer = await stage.drain(&group) {
+                    if case .success(let done) = answer { settle(done) }
+                }
             }
         }
         counts.rowsRead += rows.count
@@ -178,7 +152,6 @@ public enum RetryCommand {
     }
 }
 
-/// The HTTP requests / retries / throttling part of a summary line, empty when there was none.
 /// HTTP requests are shown when they differ from the packed requests (retries, split requests).
 enum DeliveryFigures {
     static func text(_ c: RunCounts) -> String {

@@ -115,26 +115,6 @@ public enum IteratorType: String, Sendable, CaseIterable {
         }
     }
 
-    /// A SQLite expression giving the same normalized value for a column, or NULL where
-    /// `normalize` would reject the cell. The runner filters and orders on it, so the iterator
-    /// predicate runs inside SQLite.
-    public func sqlExpression(_ column: String) -> String {
-        let x = column
-        let integer = "CASE typeof(\(x)) WHEN 'integer' THEN \(x) WHEN 'real' THEN (CASE WHEN \(x) = CAST(\(x) AS INTEGER) THEN CAST(\(x) AS INTEGER) END) WHEN 'text' THEN (CASE WHEN CAST(CAST(\(x) AS INTEGER) AS TEXT) = \(x) THEN CAST(\(x) AS INTEGER) END) END"
-        switch self {
-        case .timestamp, .date:
-            return Timestamp.sqlMillisExpression(x)
-        case .unixMs, .integer:
-            return integer
-        case .unixS:
-            return "CASE typeof(\(x)) WHEN 'real' THEN CAST(round(\(x) * 1000) AS INTEGER) ELSE (\(integer)) * 1000 END"
-        case .number:
-            return "CASE typeof(\(x)) WHEN 'integer' THEN CAST(\(x) AS REAL) WHEN 'real' THEN \(x) WHEN 'text' THEN (CASE WHEN CAST(CAST(\(x) AS REAL) AS TEXT) = \(x) OR CAST(CAST(\(x) AS INTEGER) AS TEXT) = \(x) THEN CAST(\(x) AS REAL) END) END"
-        case .string:
-            return "CASE typeof(\(x)) WHEN 'text' THEN \(x) WHEN 'integer' THEN CAST(\(x) AS TEXT) WHEN 'real' THEN CAST(\(x) AS TEXT) END"
-        }
-    }
-
     /// Parses `sync.from` or a checkpoint written by a person.
     public func parseBound(_ text: String) -> IteratorValue? {
         switch self {

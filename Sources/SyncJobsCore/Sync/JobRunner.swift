@@ -29,18 +29,12 @@ public final class JobRunner: @unchecked Sendable {
         var logger = self.logger
         logger[metadataKey: "job"] = "\(job.name)"
 
+        var lease: RunLease?
         if !options.dryRun {
-            try state.acquireLock(job: job.name, runID: nil)
-            do {
-                let runID = try state.beginRun(job: job.name, trigger: options.trigger, startedAt: startedAt,
-                                               fireTime: options.fireTime, fireCount: options.fireCount)
-                result.runID = runID
-                try state.attachRun(runID, toLockOf: job.name)
-                logger[metadataKey: "run"] = "\(runID)"
-            } catch {
-                try? state.releaseLock(job: job.name)
-                throw error
-            }
+            lease = try RunLease(state: state, job: job.name, trigger: options.trigger, startedAt: startedAt,
+                                 fireTime: options.fireTime, fireCount: options.fireCount)
+            result.runID = lease?.runID
+            logger[metadataKey: "run"] = "\(lease?.runID ?? 0)"
         }
         logger.info("Run started", metadata: ["trigger": "\(options.trigger)", "dry_run": "\(options.dryRun)"])
 
@@ -53,16 +47,11 @@ public final class JobRunner: @unchecked Sendable {
         }
         result.seconds = (ContinuousClock.now - started).seconds
 
-        if let runID = result.runID {
-            do {
-                try state.updateRun(runID, counts: result.counts, window: (result.windowLower, result.windowUpper),
-                                    checkpoint: result.checkpoint)
-                try state.finishRun(runID, status: result.status,
-                                    endedAt: startedAt + Int64(result.seconds * 1000), error: result.errorMessage)
-            } catch {
-                logger.error("Cannot record the run's end", metadata: ["error": "\(error)"])
-            }
-            try? state.releaseLock(job: job.name)
+        do {
+            try lease?.finish(counts: result.counts, window: (result.windowLower, result.windowUpper), checkpoint: result.checkpoint,
+                              status: result.status, endedAt: startedAt + Int64(result.seconds * 1000), error: result.errorMessage)
+        } catch {
+            logger.error("Cannot record the run's end", metadata: ["error": "\(error)"])
         }
         logger.info("Run finished", metadata: [
             "status": "\(result.status.rawValue)",

@@ -223,7 +223,11 @@ struct RowPipeline {
 
     private mutating func launch(_ request: PackedRequest, _ group: inout ThrowingTaskGroup<Completion, any Error>) async throws {
         ack.prefix.sealed(request)
-        for done in try await deliver.launch(request, in: &group) {
+        var arrived = try await deliver.launch(request, in: &group)
+        // A dry run (`jobs plan`) waits for each request before reading on, so what it has seen
+        // when it decides it has enough does not depend on timing.
+        while options.dryRun, deliver.inFlight > 0, let done = try await deliver.next(in: &group) { arrived.append(done) }
+        for done in arrived {
             ack.acknowledge(done)
             try checkpoint.recordProgress(ack.counts, force: false)
         }
