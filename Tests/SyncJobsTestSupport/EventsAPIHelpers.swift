@@ -81,11 +81,11 @@ extension TestWorkspace {
     }
 
     /// A destination for `job` with the test credentials, a fake clock and fixed randomness.
-    package func mparticle(_ job: JobDefinition, clock: any RetryClock = FakeRetryClock(), policy: RetryPolicy = RetryPolicy(),
+    package func mparticle(_ job: JobDefinition, clock: any SyncClock = FakeRetryClock(), policy: RetryPolicy = RetryPolicy(),
                            key: String = "test-key", secret: String = "test-secret", random: Double = 0.5) throws -> MParticleDestination {
         MParticleDestination(spec: try mparticleSpec(job), credentials: MParticleCredentials(key: key, secret: secret),
                              logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-                             clock: clock, policy: policy, random: { random }, wallClock: { testNow })
+                             clock: clock, policy: policy, random: { random })
     }
 
     package func checkpointValue(_ job: String) throws -> IteratorValue? { try state().checkpoint(job: job)?.lower }

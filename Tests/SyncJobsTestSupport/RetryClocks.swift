@@ -3,12 +3,15 @@ import SyncJobsCore
 import Testing
 
 /// A clock whose sleeps return at once and are recorded, so retry tests take no real backoff time.
-package final class FakeRetryClock: RetryClock {
+package final class FakeRetryClock: SyncClock {
     private let state = Mutex<(now: Duration, sleeps: [Duration])>((.zero, []))
 
     package init() {}
 
-    package func now() -> Duration { state.withLock { $0.now } }
+    package func elapsed() -> Duration { state.withLock { $0.now } }
+
+    /// `testNow`, moved on by the time slept.
+    package func now() -> Int64 { testNow + Int64(elapsed() / .milliseconds(1)) }
 
     package func sleep(for duration: Duration) async throws {
         try Task.checkCancellation()
@@ -24,7 +27,7 @@ package final class FakeRetryClock: RetryClock {
 
 /// A clock that moves only when the test says so: sleepers wait until `advance(to:)` passes their
 /// deadline, so concurrent requests see one shared, exact time.
-package final class ManualClock: RetryClock {
+package final class ManualClock: SyncClock {
     private struct Sleeper {
         var deadline: Duration
         var continuation: CheckedContinuation<Void, Error>
@@ -41,7 +44,10 @@ package final class ManualClock: RetryClock {
 
     package init() {}
 
-    package func now() -> Duration { state.withLock { $0.now } }
+    package func elapsed() -> Duration { state.withLock { $0.now } }
+
+    /// `testNow`, moved on by the time slept.
+    package func now() -> Int64 { testNow + Int64(elapsed() / .milliseconds(1)) }
 
     package func sleep(for duration: Duration) async throws {
         let id = state.withLock { s -> Int in
@@ -89,4 +95,14 @@ package final class ManualClock: RetryClock {
             throw CancellationError()
         }
     }
+}
+
+/// Real time for waits, but a calendar that starts at `testNow`, so events dated for the tests
+/// are as old as the tests expect.
+package struct FixedDayClock: SyncClock {
+    private let real = SystemClock()
+    package init() {}
+    package func now() -> Int64 { testNow + Int64(real.elapsed() / .milliseconds(1)) }
+    package func elapsed() -> Duration { real.elapsed() }
+    package func sleep(for duration: Duration) async throws { try await real.sleep(for: duration) }
 }

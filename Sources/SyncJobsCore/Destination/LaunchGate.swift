@@ -24,23 +24,23 @@ final class LaunchGate: Sendable {
         case sleep(Duration, generation: Int)
     }
 
-    private let clock: any RetryClock
+    private let clock: any SyncClock
     private let state: Mutex<State>
     private let changes = ChangeSignal()
 
-    init(clock: any RetryClock, pacing: PacingPolicy) {
+    init(clock: any SyncClock, pacing: PacingPolicy) {
         self.clock = clock
         state = Mutex(State(schedule: LaunchSchedule(pacing: pacing)))
     }
 
-    /// Holds every request of the run until `clock.now() + duration`, or longer if already paused.
+    /// Holds every request of the run until `clock.elapsed() + duration`, or longer if already paused.
     func pause(for duration: Duration) {
-        let until = clock.now() + duration
+        let until = clock.elapsed() + duration
         state.withLock { $0.schedule.pause(until: until) }
     }
 
     func pauseRemaining() -> Duration {
-        let now = clock.now()
+        let now = clock.elapsed()
         return state.withLock { $0.schedule.pauseRemaining(at: now) }
     }
 
@@ -62,7 +62,7 @@ final class LaunchGate: Sendable {
                     abandon(waiting)
                     return nil
                 }
-                let now = clock.now()
+                let now = clock.elapsed()
                 let step = state.withLock { s -> Step in
                     if s.schedule.launch(at: now) {
                         let credit = waiting ? s.throttled.endWait(at: now) : 0
@@ -87,7 +87,7 @@ final class LaunchGate: Sendable {
 
     private func abandon(_ waiting: Bool) {
         guard waiting else { return }
-        let now = clock.now()
+        let now = clock.elapsed()
         state.withLock { _ = $0.throttled.endWait(at: now, credit: false) }
     }
 

@@ -24,9 +24,8 @@ public final class MParticleDestination: Destination, Sendable {
     public var maxInFlight: Int { spec.maxInFlight }
 
     private let authorization: String
-    private let clock: any RetryClock
+    private let clock: any SyncClock
     private let random: @Sendable () -> Double
-    private let wallClock: @Sendable () -> Int64
     private let logger: Logger
     private let gate: LaunchGate
     private let policy: RetryPolicy
@@ -47,14 +46,12 @@ public final class MParticleDestination: Destination, Sendable {
     static let maxResponseBytes = 64 * 1024
 
     public init(spec: MParticleSpec, credentials: MParticleCredentials, logger: Logger = Logger(label: "syncjobs.mparticle"),
-                clock: any RetryClock = SystemRetryClock(), policy: RetryPolicy = RetryPolicy(),
-                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-                wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
+                clock: any SyncClock = SystemClock(), policy: RetryPolicy = RetryPolicy(),
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
         self.spec = spec
         self.authorization = credentials.authorization
         self.clock = clock
         self.random = random
-        self.wallClock = wallClock
         self.policy = policy
         self.gate = LaunchGate(clock: clock, pacing: policy.pacing)
         var logger = logger
@@ -66,7 +63,7 @@ public final class MParticleDestination: Destination, Sendable {
     // MARK: Destination
 
     public func send(_ request: PackedRequest) async throws -> DeliveryResult {
-        let historicalBefore = wallClock() - Self.historicalAge
+        let historicalBefore = clock.now() - Self.historicalAge
         var historical: [Int] = []
         if spec.historical == .auto {
             for index in 0..<request.batchCount {
@@ -153,7 +150,7 @@ public final class MParticleDestination: Destination, Sendable {
             guard let turn = try await gate.waitTurn(stop: stopSignal) else { throw stopped() ?? CancellationError() }
             if turn.waited { result.throttledWaits += 1 }
             result.throttledMillis += turn.throttledMillis
-            if started == nil { started = clock.now() }
+            if started == nil { started = clock.elapsed() }
             let failure: Failure
             var answered = false
             do {
@@ -182,7 +179,7 @@ public final class MParticleDestination: Destination, Sendable {
             }
             attempt += 1
             result.retries += 1
-            let elapsed = clock.now() - (started ?? .zero)
+            let elapsed = clock.elapsed() - (started ?? .zero)
             let pending = max(failure.backoff, gate.pauseRemaining())
             metadata["attempt"] = "\(attempt)"
             metadata["problem"] = "\(failure.problem.text)"
@@ -219,7 +216,7 @@ public final class MParticleDestination: Destination, Sendable {
             throw error
         case 429:
             let header = response.headers.first(name: "Retry-After")
-            let retryAfter = RetryPolicy.retryAfter(header, now: Date(timeIntervalSince1970: Double(wallClock()) / 1000))
+            let retryAfter = RetryPolicy.retryAfter(header, now: Date(timeIntervalSince1970: Double(clock.now()) / 1000))
             let limit = response.headers.first(name: "X-mp-rate-limit-exceeded")
             metadata["retry_after"] = "\(header ?? "none")"
             // Every request of the run waits: sending more now would only be throttled too. The

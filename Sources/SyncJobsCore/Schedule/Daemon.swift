@@ -21,11 +21,11 @@ public final class Daemon: Service {
     let logger: Logger
     /// How often job files are looked at for changes, in milliseconds of `clock`.
     let reloadMillis: Int64
-    let clock: any SchedulerClock
+    let clock: any SyncClock
     let makeDestination: @Sendable (JobDefinition) throws -> any Destination
 
     public init(workspace: Workspace, maxParallel: Int, logger: Logger, reloadInterval: Duration = .seconds(2),
-                clock: any SchedulerClock = SystemSchedulerClock(),
+                clock: any SyncClock = SystemClock(),
                 makeDestination: (@Sendable (JobDefinition) throws -> any Destination)? = nil) {
         self.workspace = workspace
         self.maxParallel = max(1, maxParallel)

@@ -88,8 +88,8 @@ import Testing
             // A real clock and a one-minute backoff: only the stop can end the wait early.
             let destination = MParticleDestination(
                 spec: spec, credentials: MParticleCredentials(key: "test-key", secret: "wrong"),
-                clock: SystemRetryClock(), policy: RetryPolicy(baseBackoff: .seconds(60), maxBackoff: .seconds(60)),
-                random: { 1 }, wallClock: { testNow })
+                clock: FixedDayClock(), policy: RetryPolicy(baseBackoff: .seconds(60), maxBackoff: .seconds(60)),
+                random: { 1 })
             let started = ContinuousClock.now
             let run = try await t.run(job, destination: destination)
             #expect(ContinuousClock.now - started < .seconds(20))

@@ -40,14 +40,17 @@ import Testing
         }) { server in
             let job = try t.mparticleJob(server: server, maxInFlight: 2)
             let policy = RetryPolicy(baseBackoff: .milliseconds(1500))
-            let run = try await t.run(job, destination: try t.mparticle(job, clock: SystemRetryClock(), policy: policy, random: 1))
+            let run = try await t.run(job, destination: try t.mparticle(job, clock: FixedDayClock(), policy: policy, random: 1))
             #expect(run.succeeded, "\(run.errorMessage ?? "")")
             #expect(server.deliveredCustomers == customers(1...400))
             #expect(server.exchanges.count == 6)
-            // The first request's retry went out with the second's, after Retry-After.
+            // Once the Retry-After answer was out, nothing went out before its deadline: not the
+            // first request's retry, whose own backoff was shorter. (On a loaded machine the second
+            // request can arrive after that backoff, and the retry then rightly goes out before.)
             let retries = server.exchanges.filter { $0.number >= 2 }.map(\.arrivedAt)
             let retryAfterAnswered = try #require(server.exchanges.first { $0.number == 1 }?.answeredAt)
-            #expect(retries.allSatisfy { $0 >= retryAfterAnswered + .seconds(3) })
+            #expect(retries.filter { $0 > retryAfterAnswered }.allSatisfy { $0 >= retryAfterAnswered + .seconds(3) })
+            #expect(retries.contains { $0 >= retryAfterAnswered + .seconds(3) })
             #expect(Self.earlyArrivals(server) == [])
         }
     }
@@ -70,7 +73,7 @@ import Testing
         }) { server in
             let job = try t.mparticleJob(server: server, maxInFlight: 4, retryFor: "1m")
             let policy = RetryPolicy(baseBackoff: .seconds(1))
-            let run = try await t.run(job, destination: try t.mparticle(job, clock: SystemRetryClock(), policy: policy, random: 0.75))
+            let run = try await t.run(job, destination: try t.mparticle(job, clock: FixedDayClock(), policy: policy, random: 0.75))
             #expect(run.succeeded, "\(run.errorMessage ?? "")")
             #expect(server.deliveredCustomers == customers(1...1200))
             #expect(Self.earlyArrivals(server) == [])

@@ -7,7 +7,7 @@ import Synchronization
 /// A scheduler clock that moves only when a test advances it. Sleepers wake when it passes their
 /// deadline; a test can wait until the daemon sleeps until a given time, which is how it knows the
 /// daemon has done everything due before then.
-final class ManualSchedulerClock: SchedulerClock {
+final class ManualSchedulerClock: SyncClock {
     private struct Sleeper {
         var deadline: Int64
         var continuation: CheckedContinuation<Void, Error>
@@ -23,6 +23,8 @@ final class ManualSchedulerClock: SchedulerClock {
     init(now: Int64) { state = Mutex(State(now: now)) }
 
     func now() -> Int64 { state.withLock { $0.now } }
+    func elapsed() -> Duration { .milliseconds(now()) }
+    func sleep(for duration: Duration) async throws { try await sleep(until: now() + duration.milliseconds) }
 
     func sleep(until deadline: Int64) async throws {
         let id = UUID()
