@@ -20,17 +20,16 @@ public struct JSONWriter: Sendable {
 
     public mutating func raw(_ other: [UInt8]) { bytes.append(contentsOf: other) }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// `digits` lowercase hex digits of `v` (its low ones), most significant first.
     public mutating func hex(_ v: UInt64, digits: Int = 16) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { buffer in
-            Self.hexDigits.withUnsafeBufferPointer { table in
-                var value = v
-                for i in stride(from: digits - 1, through: 0, by: -1) {
-                    buffer[i] = table[Int(value & 0xF)]
-                    value >>= 4
-                }
+            var value = v
+            for i in stride(from: digits - 1, through: 0, by: -1) {
+                // "0"…"9" then "a"…"f", without a table lookup per digit.
+                let nibble = UInt8(truncatingIfNeeded: value & 0xF)
+                buffer[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+                value >>= 4
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<digits]))
         }
@@ -134,7 +133,7 @@ public struct JSONWriter: Sendable {
     public static func formatDouble(_ d: Double) -> String {
         guard d.isFinite else { return "null" }
         if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
-        return "\(d)"
+        return d.description
     }
 
     /// Serializes a value compactly.
