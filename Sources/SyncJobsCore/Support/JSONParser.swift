@@ -29,13 +29,10 @@ public enum JSONParser {
     public static let maximumDepth = 512
 
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> Value {
-        var parser = ByteParser(bytes)
+        var parser = JSONByteParser(bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
-        parser.skipWhitespace()
-        if parser.index < parser.count {
-            throw parser.error("unexpected \(parser.describeByte(at: parser.index)) after the JSON value")
-        }
+        try parser.expectEnd()
         return value
     }
 
@@ -48,7 +45,10 @@ public enum JSONParser {
     }
 }
 
-private struct ByteParser {
+/// The parser's scanning state and token readers. File sources use the token readers
+/// (`scanString`, `scanNumber`) to put records into row batches without building `Value`s, so
+/// both paths accept, reject and number exactly alike.
+struct JSONByteParser {
     let bytes: UnsafeRawBufferPointer
     let count: Int
     var index = 0
@@ -106,6 +106,14 @@ private struct ByteParser {
         index += length
     }
 
+    /// Past a value: only whitespace may follow it.
+    mutating func expectEnd() throws(JSONParseError) {
+        skipWhitespace()
+        if index < count {
+            throw error("unexpected \(describeByte(at: index)) after the JSON value")
+        }
+    }
+
     mutating func parseObject(depth: Int) throws(JSONParseError) -> Value {
         guard depth <= JSONParser.maximumDepth else {
             throw error("nesting deeper than \(JSONParser.maximumDepth) levels")
@@ -122,42 +130,66 @@ private struct ByteParser {
         // Records usually have several keys; starting at 8 skips the 1-2-4 regrowths.
         entries.reserveCapacity(8)
         while true {
-            guard index < count else { throw error("unexpected end of input inside an object") }
-            guard bytes[index] == UInt8(ascii: "\"") else {
-                throw error("expected a string key in object, found \(describeByte(at: index))")
-            }
-            let keyStart = index
-            let key = try parseString()
+            let scanned = try scanKey()
+            let key = string(scanned.token)
             if entries.count < 16 {
-                if entries.contains(where: { $0.key == key }) {
-                    throw error("duplicate key \"\(key)\" in object", at: keyStart)
-                }
+                if entries.contains(where: { $0.key == key }) { throw duplicateKeyError(scanned) }
             } else {
                 if seenKeys == nil { seenKeys = Set(entries.map(\.key)) }
-                if seenKeys?.insert(key).inserted == false {
-                    throw error("duplicate key \"\(key)\" in object", at: keyStart)
-                }
+                if seenKeys?.insert(key).inserted == false { throw duplicateKeyError(scanned) }
             }
-            skipWhitespace()
-            guard index < count, bytes[index] == UInt8(ascii: ":") else {
-                throw error("expected ':' after object key \"\(key)\"")
-            }
-            index += 1
-            skipWhitespace()
+            try expectColon(after: scanned)
             let value = try parseValue(depth: depth)
             entries.append(Value.ObjectEntry(key, value))
+            if try endOfMembers() { return .object(entries) }
+        }
+    }
+
+    /// An object key and the offset of its opening quote.
+    struct Key {
+        var token: StringToken
+        var start: Int
+    }
+
+    /// Reads the key of an object member; `index` is where it should start.
+    mutating func scanKey() throws(JSONParseError) -> Key {
+        guard index < count else { throw error("unexpected end of input inside an object") }
+        guard bytes[index] == UInt8(ascii: "\"") else {
+            throw error("expected a string key in object, found \(describeByte(at: index))")
+        }
+        let start = index
+        return Key(token: try scanString(), start: start)
+    }
+
+    /// Call before the next scan, while the key's bytes are still there.
+    func duplicateKeyError(_ key: Key) -> JSONParseError {
+        error("duplicate key \"\(string(key.token))\" in object", at: key.start)
+    }
+
+    /// Reads the `:` after a key and the whitespace around it.
+    mutating func expectColon(after key: Key) throws(JSONParseError) {
+        skipWhitespace()
+        guard index < count, bytes[index] == UInt8(ascii: ":") else {
+            throw error("expected ':' after object key \"\(string(key.token))\"")
+        }
+        index += 1
+        skipWhitespace()
+    }
+
+    /// After a member's value: true past the object's closing `}`, false past a `,`.
+    mutating func endOfMembers() throws(JSONParseError) -> Bool {
+        skipWhitespace()
+        guard index < count else { throw error("unexpected end of input inside an object") }
+        switch bytes[index] {
+        case UInt8(ascii: ","):
+            index += 1
             skipWhitespace()
-            guard index < count else { throw error("unexpected end of input inside an object") }
-            switch bytes[index] {
-            case UInt8(ascii: ","):
-                index += 1
-                skipWhitespace()
-            case UInt8(ascii: "}"):
-                index += 1
-                return .object(entries)
-            default:
-                throw error("expected ',' or '}' after object member")
-            }
+            return false
+        case UInt8(ascii: "}"):
+            index += 1
+            return true
+        default:
+            throw error("expected ',' or '}' after object member")
         }
     }
 
@@ -189,8 +221,39 @@ private struct ByteParser {
         }
     }
 
+    /// Where a scanned string's UTF-8 (already validated) is.
+    enum StringToken {
+        /// The bytes between the quotes, which hold no escape.
+        case direct(Range<Int>)
+        /// Decoded into `scratch`.
+        case unescaped
+    }
+
     /// Parses a string token starting at its opening quote.
     mutating func parseString() throws(JSONParseError) -> String {
+        // Scanned first: `string(try scanString())` would read `scratch` as it was before.
+        let token = try scanString()
+        return string(token)
+    }
+
+    /// The scanned string; valid until the next scan.
+    func string(_ token: StringToken) -> String {
+        switch token {
+        case .direct(let range): return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        case .unescaped: return scratch.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        }
+    }
+
+    /// The string token's bytes, valid until the next scan.
+    func withBytes<R>(of token: StringToken, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        switch token {
+        case .direct(let range): return body(UnsafeRawBufferPointer(rebasing: bytes[range]))
+        case .unescaped: return scratch.withUnsafeBytes(body)
+        }
+    }
+
+    /// Scans a string token starting at its opening quote, checking it as `parseString` does.
+    mutating func scanString() throws(JSONParseError) -> StringToken {
         let openingQuote = index
         index += 1
         let contentStart = index
@@ -199,8 +262,11 @@ private struct ByteParser {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let content = UnsafeRawBufferPointer(rebasing: bytes[contentStart..<index])
+                guard UTF8Validation.isValid(content) else {
+                    throw error("invalid UTF-8 in string", at: contentStart)
+                }
                 index += 1
-                return try makeString(content, startingAt: contentStart)
+                return .direct(contentStart..<(index - 1))
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("unescaped control character in string") }
@@ -216,10 +282,10 @@ private struct ByteParser {
             switch byte {
             case UInt8(ascii: "\""):
                 index += 1
-                guard let string = scratch.withUnsafeBytes({ String(validatingUTF8Bytes: $0) }) else {
+                guard scratch.withUnsafeBytes({ UTF8Validation.isValid($0) }) else {
                     throw error("invalid UTF-8 in string", at: contentStart)
                 }
-                return string
+                return .unescaped
             case UInt8(ascii: "\\"):
                 try appendEscape()
             case 0..<0x20:
@@ -230,13 +296,6 @@ private struct ByteParser {
             }
         }
         throw error("unterminated string", at: openingQuote)
-    }
-
-    func makeString(_ content: UnsafeRawBufferPointer, startingAt offset: Int) throws(JSONParseError) -> String {
-        guard let string = String(validatingUTF8Bytes: content) else {
-            throw error("invalid UTF-8 in string", at: offset)
-        }
-        return string
     }
 
     /// Decodes the escape sequence at `index` (which is on the backslash) into `scratch`.
@@ -305,7 +364,35 @@ private struct ByteParser {
         return unit
     }
 
+    /// A scanned number: an integer that fits Int64, or a literal to be read further.
+    enum NumberToken {
+        case int(Int64)
+        /// `significant` counts digits from the first non-zero one on, fraction included.
+        case literal(Range<Int>, isInteger: Bool, significant: Int)
+    }
+
     mutating func parseNumber() throws(JSONParseError) -> Value {
+        switch try scanNumber() {
+        case .int(let i): return .int(i)
+        case .literal(let range, let isInteger, let significant):
+            return try literalValue(range, isInteger: isInteger, significant: significant)
+        }
+    }
+
+    /// The value of a number literal that is not an Int64: `.number` for an integer beyond Int64
+    /// (a double would keep only its first 17 digits), else what `JSONNumber.value` says.
+    func literalValue(_ range: Range<Int>, isInteger: Bool, significant: Int) throws(JSONParseError) -> Value {
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        if isInteger { return .number(text) }
+        guard let value = JSONNumber.value(text, significantDigits: significant) else {
+            let shown = text.utf8.count > 40 ? text.prefix(40) + "…" : Substring(text)
+            throw error("number \(shown) is out of range", at: range.lowerBound)
+        }
+        return value
+    }
+
+    /// Scans a number token, checking its syntax as `parseNumber` does.
+    mutating func scanNumber() throws(JSONParseError) -> NumberToken {
         let start = index
         let negative = bytes[index] == UInt8(ascii: "-")
         if negative { index += 1 }
@@ -351,14 +438,7 @@ private struct ByteParser {
             if negative { return .int(accumulator) }
             if accumulator != .min { return .int(-accumulator) }
         }
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        // An integer beyond Int64: a double would keep only its first 17 digits.
-        if isInteger { return .number(text) }
-        guard let value = JSONNumber.value(text, significantDigits: significant) else {
-            let shown = text.utf8.count > 40 ? text.prefix(40) + "…" : Substring(text)
-            throw error("number \(shown) is out of range", at: start)
-        }
-        return value
+        return .literal(start..<index, isInteger: isInteger, significant: significant)
     }
 
     @inline(__always) func isDigit(_ byte: UInt8) -> Bool {
