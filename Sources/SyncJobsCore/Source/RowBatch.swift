@@ -210,7 +210,8 @@ public struct RowBatch: Sendable {
     @inline(__always)
     mutating func storeText(validUTF8 text: UnsafeRawBufferPointer) -> Cell {
         let start = bytes.count
-        bytes.append(contentsOf: text)
+        // As typed bytes, which `append` copies with one memcpy.
+        bytes.append(contentsOf: text.assumingMemoryBound(to: UInt8.self))
         return Cell(kind: .text, length: UInt32(text.count), payload: UInt64(start))
     }
 

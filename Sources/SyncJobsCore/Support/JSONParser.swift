@@ -224,7 +224,7 @@ struct JSONByteParser {
     /// Where a scanned string's UTF-8 (already validated) is.
     enum StringToken {
         /// The bytes between the quotes, which hold no escape.
-        case direct(Range<Int>)
+        case direct(Range<Int>, isASCII: Bool)
         /// Decoded into `scratch`.
         case unescaped
     }
@@ -239,15 +239,16 @@ struct JSONByteParser {
     /// The scanned string; valid until the next scan.
     func string(_ token: StringToken) -> String {
         switch token {
-        case .direct(let range): return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        case .direct(let range, _): return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
         case .unescaped: return scratch.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
         }
     }
 
     /// The string token's bytes, valid until the next scan.
+    @inline(__always)
     func withBytes<R>(of token: StringToken, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         switch token {
-        case .direct(let range): return body(UnsafeRawBufferPointer(rebasing: bytes[range]))
+        case .direct(let range, _): return body(UnsafeRawBufferPointer(rebasing: bytes[range]))
         case .unescaped: return scratch.withUnsafeBytes(body)
         }
     }
@@ -257,19 +258,36 @@ struct JSONByteParser {
         let openingQuote = index
         index += 1
         let contentStart = index
+        /// Every byte seen, OR-ed: below 0x80 the text is ASCII and needs no UTF-8 check.
+        var highBits: UInt8 = 0
         // Fast path: no escapes, so the bytes between the quotes are the string.
-        while index < count {
+        scan: while true {
+            // Eight bytes at a time while none is a quote, a backslash, a control character or
+            // past ASCII (the usual SWAR tests: a byte minus 1 or 0x20 borrows into its top bit).
+            while index + 8 <= count {
+                let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                let quotes = word ^ 0x2222_2222_2222_2222
+                let backslashes = word ^ 0x5C5C_5C5C_5C5C_5C5C
+                let special = ((quotes &- 0x0101_0101_0101_0101) & ~quotes)
+                    | ((backslashes &- 0x0101_0101_0101_0101) & ~backslashes)
+                    | ((word &- 0x2020_2020_2020_2020) & ~word)
+                    | word
+                if special & 0x8080_8080_8080_8080 != 0 { break }
+                index += 8
+            }
+            guard index < count else { break scan }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let content = UnsafeRawBufferPointer(rebasing: bytes[contentStart..<index])
-                guard UTF8Validation.isValid(content) else {
+                guard highBits < 0x80 || UTF8Validation.isValid(content) else {
                     throw error("invalid UTF-8 in string", at: contentStart)
                 }
                 index += 1
-                return .direct(contentStart..<(index - 1))
+                return .direct(contentStart..<(index - 1), isASCII: highBits < 0x80)
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("unescaped control character in string") }
+            highBits |= byte
             index += 1
         }
         guard index < count else {

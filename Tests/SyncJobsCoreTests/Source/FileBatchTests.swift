@@ -48,6 +48,21 @@ import Testing
         }
     }
 
+    /// A record of ASCII bytes skips the UTF-8 check; any other is checked field by field,
+    /// quoted or not, with doubled quotes or not.
+    @Test func csvFieldsPastASCIIAreChecked() throws {
+        let bytes = Array("a,b\n\"x".utf8) + [0xC3] + Array("\",1\n\"o\"\"k\u{E9}\",2\n\u{E9},".utf8) + [0xE9]
+            + Array("\n3,4\n".utf8)
+        try F.withFile(bytes) { path in
+            let results = try F.readAll(CSVRecordReader(path: path))
+            #expect(F.valueRows(results) == [nil, [.string("o\"k\u{E9}"), .string("2")], nil, [.string("3"), .string("4")]])
+            let reasons = results.compactMap { result -> String? in
+                if case .malformed(_, _, let reason, _) = result { return reason } else { return nil }
+            }
+            #expect(reasons == ["row 1: field 1 (\"a\") is not valid UTF-8", "row 3: field 2 (\"b\") is not valid UTF-8"])
+        }
+    }
+
     /// `String`s are equal when canonically equivalent, so a key is its column whichever way its
     /// characters are composed, even an ASCII one ("K" and U+212A KELVIN SIGN), and two such
     /// keys in one object are a repeated key, as `JSONParser` says.

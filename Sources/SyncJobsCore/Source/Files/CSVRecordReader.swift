@@ -89,7 +89,7 @@ public final class CSVRecordReader: FileRecordReader {
             batch.startRow(number: number, endOffset: endOffset)
             let spans = fieldSpans
             for index in spans.indices {
-                guard let cell = cell(of: spans[index], in: &batch) else {
+                guard let cell = cell(of: spans[index], checkingUTF8: !scanned.isASCII, in: &batch) else {
                     batch.rollBack(to: mark)
                     malformed("row \(number): field \(index + 1) (\"\(columns[index])\") is not valid UTF-8")
                     return true
@@ -173,6 +173,8 @@ public final class CSVRecordReader: FileRecordReader {
         var problem: Problem?
         /// Set instead of `fieldSpans` when the record was too long to keep.
         var oversizedPrefix: [UInt8]?
+        /// Every byte is ASCII, so no field needs a UTF-8 check.
+        var isASCII: Bool
     }
 
     private enum Phase {
@@ -213,6 +215,8 @@ public final class CSVRecordReader: FileRecordReader {
         var problem: Problem? = nil
         var oversizedPrefix: [UInt8]? = nil
         var discardedBytes = 0
+        /// Every field byte seen, OR-ed: below 0x80 the record is ASCII.
+        var highBits: UInt8 = 0
 
         while true {
             let bytes = chunks.bytes
@@ -236,6 +240,7 @@ public final class CSVRecordReader: FileRecordReader {
                     while index < limit {
                         let byte = bytes[index]
                         if byte == delimiter || byte == lineFeed || byte == carriageReturn { break }
+                        highBits |= byte
                         index += 1
                     }
                     position = index
@@ -262,6 +267,7 @@ public final class CSVRecordReader: FileRecordReader {
                         let byte = bytes[index]
                         if byte == quote { break }
                         if byte == lineFeed { newlines += 1 }
+                        highBits |= byte
                         index += 1
                     }
                     position = index
@@ -321,7 +327,7 @@ public final class CSVRecordReader: FileRecordReader {
 
             if complete {
                 return ScannedRecord(length: position, fieldCount: fieldCount, newlines: newlines,
-                                     problem: problem, oversizedPrefix: oversizedPrefix)
+                                     problem: problem, oversizedPrefix: oversizedPrefix, isASCII: highBits < 0x80)
             }
 
             // The record runs past the window. Past the size limit, keep only its first bytes
@@ -372,21 +378,22 @@ public final class CSVRecordReader: FileRecordReader {
                 break
             }
             return ScannedRecord(length: position, fieldCount: fieldCount, newlines: newlines,
-                                 problem: problem, oversizedPrefix: oversizedPrefix)
+                                 problem: problem, oversizedPrefix: oversizedPrefix, isASCII: highBits < 0x80)
         }
     }
 
     /// The field's cell, its text stored in the batch; nil if it is not valid UTF-8.
-    private func cell(of span: FieldSpan, in batch: inout RowBatch) -> RowBatch.Cell? {
+    @inline(__always)
+    private func cell(of span: FieldSpan, checkingUTF8: Bool, in batch: inout RowBatch) -> RowBatch.Cell? {
         if span.start == span.end {
             return span.quoted ? batch.storeText(validUTF8: UnsafeRawBufferPointer(start: nil, count: 0)) : .null
         }
         if !span.hasEscapedQuotes {
             let text = chunks.buffer(from: span.start, to: span.end)
-            return UTF8Validation.isValid(text) ? batch.storeText(validUTF8: text) : nil
+            return !checkingUTF8 || UTF8Validation.isValid(text) ? batch.storeText(validUTF8: text) : nil
         }
         unescape(span)
-        return unescapeBuffer.withUnsafeBytes { UTF8Validation.isValid($0) ? batch.storeText(validUTF8: $0) : nil }
+        return unescapeBuffer.withUnsafeBytes { !checkingUTF8 || UTF8Validation.isValid($0) ? batch.storeText(validUTF8: $0) : nil }
     }
 
     /// The field's text (header names).

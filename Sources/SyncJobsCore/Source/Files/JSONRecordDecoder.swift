@@ -83,7 +83,7 @@ struct JSONRecordDecoder {
         }
         while true {
             let key = try p.scanKey()
-            let column = p.withBytes(of: key.token) { names.index(of: $0, guess: guess) }
+            let column = names.index(of: key.token, in: p, guess: guess)
             var extraKey: String?
             if let column {
                 if keySeenIn[column] == serial { throw p.duplicateKeyError(key) }
@@ -136,9 +136,20 @@ struct JSONColumnNames {
         allASCII = utf8.allSatisfy { $0 < 0x80 }
     }
 
+    /// The column of a scanned key, trying `guess` first.
+    @inline(__always)
+    func index(of key: JSONByteParser.StringToken, in parser: JSONByteParser, guess: Int) -> Int? {
+        switch key {
+        case .direct(let range, let isASCII):
+            return index(of: UnsafeRawBufferPointer(rebasing: parser.bytes[range]), isASCII: isASCII, guess: guess)
+        case .unescaped:
+            return parser.withBytes(of: key) { index(of: $0, isASCII: $0.allSatisfy { $0 < 0x80 }, guess: guess) }
+        }
+    }
+
     /// The column of `key` (valid UTF-8), trying `guess` first.
-    func index(of key: UnsafeRawBufferPointer, guess: Int) -> Int? {
-        guard allASCII, key.allSatisfy({ $0 < 0x80 }) else {
+    func index(of key: UnsafeRawBufferPointer, isASCII: Bool, guess: Int) -> Int? {
+        guard allASCII, isASCII else {
             return indexByName[String(decoding: key, as: UTF8.self)]
         }
         return utf8.withUnsafeBytes { names -> Int? in

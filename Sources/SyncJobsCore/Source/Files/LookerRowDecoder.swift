@@ -81,7 +81,7 @@ struct LookerRowDecoder {
         }
         while true {
             let key = try p.scanKey()
-            let column = p.withBytes(of: key.token) { names.index(of: $0, guess: guess) }
+            let column = names.index(of: key.token, in: p, guess: guess)
             // An escaped key's text is gone after the next scan; keep it now for messages.
             var escapedName: String?
             if case .unescaped = key.token { escapedName = p.string(key.token) }
