@@ -29,18 +29,19 @@ struct JSONRecordDecoder {
     }
 
     /// Appends one record: a row, or a rejected row that says where and why. `place` names the
-    /// record in messages ("line 7", "record 7").
-    mutating func decode(_ bytes: UnsafeRawBufferPointer, oversizedPrefix: [UInt8]?, number: Int, place: String,
-                         startOffset: Int64, endOffset: Int64, maximumRecordBytes: Int, into batch: inout RowBatch) {
+    /// record in messages ("line 7", "record 7"); it is only made for those.
+    mutating func decode(_ bytes: UnsafeRawBufferPointer, oversizedPrefix: [UInt8]?, number: Int,
+                         place: @autoclosure () -> String, startOffset: Int64, endOffset: Int64,
+                         maximumRecordBytes: Int, into batch: inout RowBatch) {
         func malformed(_ reason: String) {
             let raw = oversizedPrefix.map { prefix in prefix.withUnsafeBytes { RawText.make($0) } } ?? RawText.make(bytes)
             batch.appendRejected(number: number, reason: reason, row: raw, endOffset: endOffset)
         }
         func invalid(_ error: JSONParseError) -> String {
-            "\(place) is not valid JSON: \(error.problem) at byte \(startOffset + Int64(error.offset))"
+            "\(place()) is not valid JSON: \(error.problem) at byte \(startOffset + Int64(error.offset))"
         }
         if oversizedPrefix != nil {
-            return malformed("\(place) is longer than the \(maximumRecordBytes.byteSizeText) limit for one record")
+            return malformed("\(place()) is longer than the \(maximumRecordBytes.byteSizeText) limit for one record")
         }
         var parser = JSONByteParser(bytes)
         parser.skipWhitespace()
@@ -48,7 +49,7 @@ struct JSONRecordDecoder {
             // Not an object: parsed whole only to say what it is, or where it breaks.
             do {
                 let value = try JSONParser.parse(bytes)
-                malformed("\(place) is \(value.kindPhrase), not a JSON object")
+                malformed("\(place()) is \(value.kindPhrase), not a JSON object")
             } catch {
                 malformed(invalid(error))
             }

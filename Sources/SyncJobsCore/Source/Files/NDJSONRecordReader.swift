@@ -61,8 +61,9 @@ public final class NDJSONRecordReader: FileRecordReader {
             if line.oversizedPrefix == nil && line.bytes.isJSONWhitespace { continue }
 
             recordNumber += 1
-            let location = lineNumber.map { "line \($0)" } ?? "the line at byte \(line.startOffset)"
-            decoder.decode(line.bytes, oversizedPrefix: line.oversizedPrefix, number: recordNumber, place: location,
+            let lineNumber = self.lineNumber
+            decoder.decode(line.bytes, oversizedPrefix: line.oversizedPrefix, number: recordNumber,
+                           place: lineNumber.map { "line \($0)" } ?? "the line at byte \(line.startOffset)",
                            startOffset: line.startOffset, endOffset: line.endOffset,
                            maximumRecordBytes: maximumRecordBytes, into: &batch)
             return true
