@@ -43,7 +43,8 @@ final class FileSource: OpenedSource {
         lookerFields = (reader as? LookerRecordReader)?.fields
         if (format == .ndjson || format == .json) && reader.columns.isEmpty {
             columns = namedColumns
-            emptyNote = try reader.next() == nil ? "\(shown) holds no records, so there is nothing to send" : nil
+            var probe = RowBatch(columnCount: 0, capacity: 1)
+            emptyNote = try reader.appendRecord(to: &probe) ? nil : "\(shown) holds no records, so there is nothing to send"
         } else {
             columns = reader.columns
             emptyNote = nil
@@ -133,72 +134,6 @@ final class FileSource: OpenedSource {
     }
 
     func close() {}
-}
-
-/// Reads a file's records into batches, keeping those in the read window.
-final class FileRowReader: BlockingRowReader {
-    var records: any FileRecordReader
-    let columns: [String]
-    let window: ReadWindow?
-    /// Rows still to hand on (`--limit`), or nil for all.
-    var remaining: Int?
-
-    init(records: any FileRecordReader, columns: [String], window: ReadWindow?, limit: Int? = nil) {
-        self.records = records
-        self.columns = columns
-        self.window = window
-        remaining = limit
-    }
-
-    private var finished = false
-
-    func read(into batch: inout RowBatch) throws -> Bool {
-        batch.removeAll()
-        while !batch.isFull, !finished {
-            if let remaining, remaining <= 0 { break }
-            guard let result = try records.next() else {
-                finished = true
-                break
-            }
-            switch result {
-            case .malformed(let number, let endOffset, let reason, let raw):
-                batch.appendRejected(number: number, reason: reason, row: raw, endOffset: endOffset)
-            case .record(let record):
-                var iterator: IteratorValue?
-                if let window {
-                    let cell = window.columnIndex < record.values.count ? record.values[window.columnIndex] : .null
-                    guard let value = window.type.normalize(cell) else {
-                        if !window.includeUnreadable { continue }
-                        let row = SourceRecordText.object(columns: columns, values: record.values, extras: record.extras)
-                        batch.appendRejected(number: record.number, reason: window.type.rejection(column: window.column, cell: cell),
-                                             row: row, endOffset: record.endOffset)
-                        break
-                    }
-                    if let lower = window.lower, value < lower { continue }
-                    if let ceiling = window.ceiling, ceiling < value { continue }
-                    if let upper = window.upper, window.upperExclusive ? !(value < upper) : upper < value { continue }
-                    iterator = value
-                }
-                batch.startRow(number: record.number, endOffset: record.endOffset)
-                for index in 0..<columns.count {
-                    batch.append(index < record.values.count ? record.values[index] : .null)
-                }
-                batch.setExtras(record.extras)
-                batch.finishRow(iterator: iterator)
-            }
-            remaining? -= 1
-        }
-        return !batch.isEmpty
-    }
-}
-
-/// A source row as JSON text, for rejected-row records.
-enum SourceRecordText {
-    static func object(columns: [String], values: [Value], extras: [Value.ObjectEntry]) -> String {
-        var entries = zip(columns, values).map { Value.ObjectEntry($0, $1) }
-        entries.append(contentsOf: extras)
-        return JSONWriter.compact(.object(entries))
-    }
 }
 
 extension JobDefinition {

@@ -171,6 +171,68 @@ public struct RowBatch: Sendable {
         cells.removeLast(columnCount)
     }
 
+    // MARK: Writing cells out of order, and taking a row back (file sources)
+
+    /// How full the batch is, to take back what was written after it with `rollBack(to:)`.
+    struct Mark {
+        fileprivate var rows, cells, bytes, values, extras: Int
+    }
+
+    var mark: Mark {
+        Mark(rows: rows.count, cells: cells.count, bytes: bytes.count, values: values.count, extras: extras.count)
+    }
+
+    /// Removes everything written since `mark`: a row found to be outside the read window, or
+    /// one that turned out malformed half-way. Its text goes too, so a pass that drops most rows
+    /// does not grow the byte buffer.
+    mutating func rollBack(to mark: Mark) {
+        if rows.count > mark.rows { rows.removeLast(rows.count - mark.rows) }
+        if cells.count > mark.cells { cells.removeLast(cells.count - mark.cells) }
+        if bytes.count > mark.bytes { bytes.removeLast(bytes.count - mark.bytes) }
+        if values.count > mark.values { values.removeLast(values.count - mark.values) }
+        if extras.count > mark.extras { extras.removeLast(extras.count - mark.extras) }
+    }
+
+    /// Starts a row whose cells are all null, to be set by column with `setCell` (JSON records,
+    /// whose keys come in any order).
+    mutating func startRowOfNulls(number: Int, endOffset: Int64?) {
+        rows.append(Row(number: number, endOffset: endOffset))
+        cells.append(contentsOf: repeatElement(Cell.null, count: columnCount))
+    }
+
+    /// Sets a cell of the row being written.
+    @inline(__always)
+    mutating func setCell(_ cell: Cell, column: Int) {
+        cells[cells.count - columnCount + column] = cell
+    }
+
+    /// Stores text that the caller has checked is valid UTF-8, and returns its cell.
+    @inline(__always)
+    mutating func storeText(validUTF8 text: UnsafeRawBufferPointer) -> Cell {
+        let start = bytes.count
+        // As typed bytes, which `append` copies with one memcpy.
+        bytes.append(contentsOf: text.assumingMemoryBound(to: UInt8.self))
+        return Cell(kind: .text, length: UInt32(text.count), payload: UInt64(start))
+    }
+
+    /// Stores a JSON number literal (ASCII by its syntax), and returns its cell.
+    mutating func storeNumber(literal: UnsafeRawBufferPointer) -> Cell {
+        let start = bytes.count
+        bytes.append(contentsOf: literal)
+        return Cell(kind: .number, length: UInt32(literal.count), payload: UInt64(start))
+    }
+
+    /// Keeps a list or object beside the cells, and returns its cell.
+    mutating func storeValue(_ value: Value) -> Cell {
+        values.append(value)
+        return Cell(kind: .value, length: 0, payload: UInt64(values.count - 1))
+    }
+
+    /// The bytes of a text or number cell.
+    func withBytes<R>(of cell: Cell, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        bytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[cell.textRange])) }
+    }
+
     // MARK: Reading a row (the engine)
 
     @inline(__always) public func cell(_ row: Int, _ column: Int) -> Cell { cells[row * columnCount + column] }

@@ -29,13 +29,10 @@ public enum JSONParser {
     public static let maximumDepth = 512
 
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> Value {
-        var parser = ByteParser(bytes)
+        var parser = JSONByteParser(bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
-        parser.skipWhitespace()
-        if parser.index < parser.count {
-            throw parser.error("unexpected \(parser.describeByte(at: parser.index)) after the JSON value")
-        }
+        try parser.expectEnd()
         return value
     }
 
@@ -48,7 +45,11 @@ public enum JSONParser {
     }
 }
 
-private struct ByteParser {
+/// The parser's scanning state and how it builds values. File sources use its token readers
+/// (`scanString`, `scanNumber`, in JSONTokens.swift) and member readers (`scanKey`,
+/// `expectColon`, `endOfMembers`) to put records into row batches without building `Value`s, so
+/// both paths accept, reject and number exactly alike.
+struct JSONByteParser {
     let bytes: UnsafeRawBufferPointer
     let count: Int
     var index = 0
@@ -106,6 +107,14 @@ private struct ByteParser {
         index += length
     }
 
+    /// Past a value: only whitespace may follow it.
+    mutating func expectEnd() throws(JSONParseError) {
+        skipWhitespace()
+        if index < count {
+            throw error("unexpected \(describeByte(at: index)) after the JSON value")
+        }
+    }
+
     mutating func parseObject(depth: Int) throws(JSONParseError) -> Value {
         guard depth <= JSONParser.maximumDepth else {
             throw error("nesting deeper than \(JSONParser.maximumDepth) levels")
@@ -122,42 +131,66 @@ private struct ByteParser {
         // Records usually have several keys; starting at 8 skips the 1-2-4 regrowths.
         entries.reserveCapacity(8)
         while true {
-            guard index < count else { throw error("unexpected end of input inside an object") }
-            guard bytes[index] == UInt8(ascii: "\"") else {
-                throw error("expected a string key in object, found \(describeByte(at: index))")
-            }
-            let keyStart = index
-            let key = try parseString()
+            let scanned = try scanKey()
+            let key = string(scanned.token)
             if entries.count < 16 {
-                if entries.contains(where: { $0.key == key }) {
-                    throw error("duplicate key \"\(key)\" in object", at: keyStart)
-                }
+                if entries.contains(where: { $0.key == key }) { throw duplicateKeyError(scanned) }
             } else {
                 if seenKeys == nil { seenKeys = Set(entries.map(\.key)) }
-                if seenKeys?.insert(key).inserted == false {
-                    throw error("duplicate key \"\(key)\" in object", at: keyStart)
-                }
+                if seenKeys?.insert(key).inserted == false { throw duplicateKeyError(scanned) }
             }
-            skipWhitespace()
-            guard index < count, bytes[index] == UInt8(ascii: ":") else {
-                throw error("expected ':' after object key \"\(key)\"")
-            }
-            index += 1
-            skipWhitespace()
+            try expectColon(after: scanned)
             let value = try parseValue(depth: depth)
             entries.append(Value.ObjectEntry(key, value))
+            if try endOfMembers() { return .object(entries) }
+        }
+    }
+
+    /// An object key and the offset of its opening quote.
+    struct Key {
+        var token: StringToken
+        var start: Int
+    }
+
+    /// Reads the key of an object member; `index` is where it should start.
+    mutating func scanKey() throws(JSONParseError) -> Key {
+        guard index < count else { throw error("unexpected end of input inside an object") }
+        guard bytes[index] == UInt8(ascii: "\"") else {
+            throw error("expected a string key in object, found \(describeByte(at: index))")
+        }
+        let start = index
+        return Key(token: try scanString(), start: start)
+    }
+
+    /// Call before the next scan, while the key's bytes are still there.
+    func duplicateKeyError(_ key: Key) -> JSONParseError {
+        error("duplicate key \"\(string(key.token))\" in object", at: key.start)
+    }
+
+    /// Reads the `:` after a key and the whitespace around it.
+    mutating func expectColon(after key: Key) throws(JSONParseError) {
+        skipWhitespace()
+        guard index < count, bytes[index] == UInt8(ascii: ":") else {
+            throw error("expected ':' after object key \"\(string(key.token))\"")
+        }
+        index += 1
+        skipWhitespace()
+    }
+
+    /// After a member's value: true past the object's closing `}`, false past a `,`.
+    mutating func endOfMembers() throws(JSONParseError) -> Bool {
+        skipWhitespace()
+        guard index < count else { throw error("unexpected end of input inside an object") }
+        switch bytes[index] {
+        case UInt8(ascii: ","):
+            index += 1
             skipWhitespace()
-            guard index < count else { throw error("unexpected end of input inside an object") }
-            switch bytes[index] {
-            case UInt8(ascii: ","):
-                index += 1
-                skipWhitespace()
-            case UInt8(ascii: "}"):
-                index += 1
-                return .object(entries)
-            default:
-                throw error("expected ',' or '}' after object member")
-            }
+            return false
+        case UInt8(ascii: "}"):
+            index += 1
+            return true
+        default:
+            throw error("expected ',' or '}' after object member")
         }
     }
 
@@ -187,182 +220,6 @@ private struct ByteParser {
                 throw error("expected ',' or ']' after array element")
             }
         }
-    }
-
-    /// Parses a string token starting at its opening quote.
-    mutating func parseString() throws(JSONParseError) -> String {
-        let openingQuote = index
-        index += 1
-        let contentStart = index
-        // Fast path: no escapes, so the bytes between the quotes are the string.
-        while index < count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                let content = UnsafeRawBufferPointer(rebasing: bytes[contentStart..<index])
-                index += 1
-                return try makeString(content, startingAt: contentStart)
-            }
-            if byte == UInt8(ascii: "\\") { break }
-            if byte < 0x20 { throw error("unescaped control character in string") }
-            index += 1
-        }
-        guard index < count else {
-            throw error("unterminated string", at: openingQuote)
-        }
-        scratch.removeAll(keepingCapacity: true)
-        scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[contentStart..<index]))
-        while index < count {
-            let byte = bytes[index]
-            switch byte {
-            case UInt8(ascii: "\""):
-                index += 1
-                guard let string = scratch.withUnsafeBytes({ String(validatingUTF8Bytes: $0) }) else {
-                    throw error("invalid UTF-8 in string", at: contentStart)
-                }
-                return string
-            case UInt8(ascii: "\\"):
-                try appendEscape()
-            case 0..<0x20:
-                throw error("unescaped control character in string")
-            default:
-                scratch.append(byte)
-                index += 1
-            }
-        }
-        throw error("unterminated string", at: openingQuote)
-    }
-
-    func makeString(_ content: UnsafeRawBufferPointer, startingAt offset: Int) throws(JSONParseError) -> String {
-        guard let string = String(validatingUTF8Bytes: content) else {
-            throw error("invalid UTF-8 in string", at: offset)
-        }
-        return string
-    }
-
-    /// Decodes the escape sequence at `index` (which is on the backslash) into `scratch`.
-    mutating func appendEscape() throws(JSONParseError) {
-        let escapeStart = index
-        guard index + 1 < count else { throw error("unterminated escape sequence") }
-        let kind = bytes[index + 1]
-        index += 2
-        switch kind {
-        case UInt8(ascii: "\""): scratch.append(0x22)
-        case UInt8(ascii: "\\"): scratch.append(0x5C)
-        case UInt8(ascii: "/"): scratch.append(0x2F)
-        case UInt8(ascii: "b"): scratch.append(0x08)
-        case UInt8(ascii: "f"): scratch.append(0x0C)
-        case UInt8(ascii: "n"): scratch.append(0x0A)
-        case UInt8(ascii: "r"): scratch.append(0x0D)
-        case UInt8(ascii: "t"): scratch.append(0x09)
-        case UInt8(ascii: "u"):
-            let unit = try readHexQuad(escapeStart: escapeStart)
-            var scalarValue = UInt32(unit)
-            if (0xD800...0xDBFF).contains(unit) {
-                // A high surrogate must be followed by an escaped low surrogate.
-                guard index + 1 < count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                    throw error("lone high surrogate \\u\(hex(unit)) in string", at: escapeStart)
-                }
-                let lowStart = index
-                index += 2
-                let low = try readHexQuad(escapeStart: lowStart)
-                guard (0xDC00...0xDFFF).contains(low) else {
-                    throw error("high surrogate \\u\(hex(unit)) is not followed by a low surrogate", at: escapeStart)
-                }
-                scalarValue = 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
-            } else if (0xDC00...0xDFFF).contains(unit) {
-                throw error("lone low surrogate \\u\(hex(unit)) in string", at: escapeStart)
-            }
-            guard let scalar = Unicode.Scalar(scalarValue) else {
-                throw error("invalid unicode escape", at: escapeStart)
-            }
-            UTF8.encode(scalar) { scratch.append($0) }
-        default:
-            throw error("invalid escape sequence '\\\(Character(Unicode.Scalar(kind)))' in string", at: escapeStart)
-        }
-    }
-
-    private func hex(_ unit: UInt16) -> String {
-        let digits = String(unit, radix: 16, uppercase: true)
-        return String(repeating: "0", count: 4 - digits.count) + digits
-    }
-
-    /// Reads the four hex digits after `\u`; `index` is on the first digit.
-    mutating func readHexQuad(escapeStart: Int) throws(JSONParseError) -> UInt16 {
-        guard index + 4 <= count else { throw error("incomplete \\u escape", at: escapeStart) }
-        var unit: UInt16 = 0
-        for _ in 0..<4 {
-            let byte = bytes[index]
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: throw error("invalid hex digit in \\u escape", at: escapeStart)
-            }
-            unit = unit << 4 | UInt16(digit)
-            index += 1
-        }
-        return unit
-    }
-
-    mutating func parseNumber() throws(JSONParseError) -> Value {
-        let start = index
-        let negative = bytes[index] == UInt8(ascii: "-")
-        if negative { index += 1 }
-        guard index < count, isDigit(bytes[index]) else { throw error("expected a digit in number") }
-        // Accumulate negatively so that Int64.min fits.
-        var accumulator: Int64 = 0
-        var fitsInt64 = true
-        /// Digits from the first non-zero one on, integer and fraction parts together.
-        var significant = 0
-        if bytes[index] == UInt8(ascii: "0") {
-            index += 1
-            if index < count, isDigit(bytes[index]) { throw error("leading zeros are not allowed in numbers", at: start) }
-        } else {
-            while index < count, isDigit(bytes[index]) {
-                if fitsInt64 {
-                    let digit = Int64(bytes[index] - UInt8(ascii: "0"))
-                    let (times10, overflow1) = accumulator.multipliedReportingOverflow(by: 10)
-                    let (next, overflow2) = times10.subtractingReportingOverflow(digit)
-                    if overflow1 || overflow2 { fitsInt64 = false } else { accumulator = next }
-                }
-                significant += 1
-                index += 1
-            }
-        }
-        var isInteger = true
-        if index < count, bytes[index] == UInt8(ascii: ".") {
-            isInteger = false
-            index += 1
-            guard index < count, isDigit(bytes[index]) else { throw error("expected a digit after the decimal point") }
-            while index < count, isDigit(bytes[index]) {
-                if significant > 0 || bytes[index] != UInt8(ascii: "0") { significant += 1 }
-                index += 1
-            }
-        }
-        if index < count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
-            isInteger = false
-            index += 1
-            if index < count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard index < count, isDigit(bytes[index]) else { throw error("expected a digit in the exponent") }
-            while index < count, isDigit(bytes[index]) { index += 1 }
-        }
-        if isInteger && fitsInt64 {
-            if negative { return .int(accumulator) }
-            if accumulator != .min { return .int(-accumulator) }
-        }
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        // An integer beyond Int64: a double would keep only its first 17 digits.
-        if isInteger { return .number(text) }
-        guard let value = JSONNumber.value(text, significantDigits: significant) else {
-            let shown = text.utf8.count > 40 ? text.prefix(40) + "…" : Substring(text)
-            throw error("number \(shown) is out of range", at: start)
-        }
-        return value
-    }
-
-    @inline(__always) func isDigit(_ byte: UInt8) -> Bool {
-        byte &- UInt8(ascii: "0") < 10
     }
 }
 

@@ -16,10 +16,18 @@ enum FileSourceFixtures {
         }
     }
 
-    static func readAll(_ reader: some FileRecordReader) throws -> [FileRecordResult] {
+    /// Every record of the reader, read into batches of a few rows (so rows share a batch's
+    /// buffers as they do in a run) and turned back into values for assertions.
+    static func readAll(_ reader: some FileRecordReader, batchRows: Int = 7) throws -> [FileRecordResult] {
         var results: [FileRecordResult] = []
-        while let result = try reader.next() { results.append(result) }
-        return results
+        var batch = RowBatch(columnCount: reader.columns.count, capacity: batchRows)
+        while try reader.appendRecord(to: &batch) {
+            if batch.count == batchRows {
+                results += FileRecordResult.rows(of: batch)
+                batch.removeAll()
+            }
+        }
+        return results + FileRecordResult.rows(of: batch)
     }
 
     static func records(_ results: [FileRecordResult]) -> [FileRecord] {
@@ -48,5 +56,40 @@ enum FileSourceFixtures {
     static func fileSize(_ path: String) throws -> Int64 {
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         return (attributes[.size] as? NSNumber)?.int64Value ?? -1
+    }
+}
+
+/// One record as a reader put it into a batch, for exact assertions: a row's values, extras and
+/// resume offset, or a rejected (malformed) record with its reason and text.
+struct FileRecord: Equatable {
+    var number: Int
+    var values: [Value]
+    var extras: [Value.ObjectEntry] = []
+    var endOffset: Int64
+}
+
+enum FileRecordResult: Equatable {
+    case record(FileRecord)
+    case malformed(number: Int, endOffset: Int64, reason: String, raw: String)
+
+    static func rows(of batch: RowBatch) -> [FileRecordResult] {
+        batch.rows.indices.map { index in
+            let row = batch.rows[index]
+            let endOffset = row.endOffset ?? -1
+            if let rejection = row.rejection {
+                return .malformed(number: row.number, endOffset: endOffset, reason: rejection.reason, raw: rejection.row)
+            }
+            return .record(FileRecord(number: row.number, values: batch.values(ofRow: index),
+                                      extras: batch.extras(ofRow: index), endOffset: endOffset))
+        }
+    }
+}
+
+extension FileRecordReader {
+    /// The next record alone, as `readAll` gives it; nil at the end.
+    func next() throws -> FileRecordResult? {
+        var batch = RowBatch(columnCount: columns.count, capacity: 1)
+        guard try appendRecord(to: &batch) else { return nil }
+        return FileRecordResult.rows(of: batch).first
     }
 }

@@ -1,12 +1,14 @@
-/// Streams records from an RFC 4180 CSV (or TSV) file with a header row.
+/// Streams records from an RFC 4180 CSV (or TSV) file with a header row into row batches.
 ///
-/// Every field is text: an unquoted empty field becomes `.null`, a quoted empty one (`""`) an
-/// empty string, and nothing else is guessed, because the mapping decides types. Differences from
-/// the strict RFC, chosen so real exports load: a lone CR also ends a record, a quote inside an
-/// unquoted field is kept as a literal character, blank lines are skipped (so in a one-column
-/// file an empty unquoted value reads as a blank line), and a UTF-8 byte order mark at the start
-/// is ignored. When `endOffset` stops reading inside a file that has grown since, a last record
-/// without its line break is taken to be still being written and is left for the next run.
+/// Every field is a text cell, its bytes copied from the read buffer: an unquoted empty field is
+/// null, a quoted empty one (`""`) empty text, and nothing else is guessed, because the mapping
+/// decides types. A field that is not valid UTF-8 makes its row malformed; nothing is repaired.
+/// Differences from the strict RFC, chosen so real exports load: a lone CR also ends a record, a
+/// quote inside an unquoted field is kept as a literal character, blank lines are skipped (so in
+/// a one-column file an empty unquoted value reads as a blank line), and a UTF-8 byte order mark
+/// at the start is ignored. When `endOffset` stops reading inside a file that has grown since, a
+/// last record without its line break is taken to be still being written and is left for the
+/// next run.
 public final class CSVRecordReader: FileRecordReader {
     public let path: String
     public private(set) var columns: [String] = []
@@ -53,9 +55,9 @@ public final class CSVRecordReader: FileRecordReader {
         }
     }
 
-    public func next() throws -> FileRecordResult? {
+    public func appendRecord(to batch: inout RowBatch) throws -> Bool {
         while true {
-            guard let scanned = try scanRecord() else { return nil }
+            guard let scanned = try scanRecord() else { return false }
             let startLine = line
             line = line.map { $0 + scanned.newlines }
             defer { chunks.consume(scanned.length) }
@@ -64,31 +66,40 @@ public final class CSVRecordReader: FileRecordReader {
             recordNumber += 1
             let number = recordNumber
             let endOffset = chunks.fileOffset(at: scanned.length)
-            func malformed(_ reason: String) -> FileRecordResult {
+            func malformed(_ reason: String) {
                 let raw = scanned.oversizedPrefix.map { prefix in prefix.withUnsafeBytes { RawText.make($0) } }
                     ?? RawText.make(chunks.buffer(from: 0, to: scanned.length))
-                return .malformed(number: number, endOffset: endOffset, reason: reason, raw: raw)
+                batch.appendRejected(number: number, reason: reason, row: raw, endOffset: endOffset)
             }
 
             if let problem = scanned.problem {
-                return malformed(problem.message(line: startLine))
+                malformed(problem.message(line: startLine))
+                return true
             }
             if scanned.oversizedPrefix != nil {
-                return malformed("row \(number) is longer than the \(maximumRecordBytes.byteSizeText) limit for one record")
+                malformed("row \(number) is longer than the \(maximumRecordBytes.byteSizeText) limit for one record")
+                return true
             }
             if scanned.fieldCount != columns.count {
                 let fields = scanned.fieldCount == 1 ? "1 field" : "\(scanned.fieldCount) fields"
-                return malformed("row \(number) has \(fields), the header has \(columns.count)")
+                malformed("row \(number) has \(fields), the header has \(columns.count)")
+                return true
             }
-            var values: [Value] = []
-            values.reserveCapacity(fieldSpans.count)
-            for (index, span) in fieldSpans.enumerated() {
-                guard let value = value(of: span) else {
-                    return malformed("row \(number): field \(index + 1) (\"\(columns[index])\") is not valid UTF-8")
+            let mark = batch.mark
+            batch.startRow(number: number, endOffset: endOffset)
+            let spans = fieldSpans
+            for index in spans.indices {
+                guard let cell = cell(of: spans[index], checkingUTF8: !scanned.isASCII, in: &batch) else {
+                    batch.rollBack(to: mark)
+                    malformed("row \(number): field \(index + 1) (\"\(columns[index])\") is not valid UTF-8")
+                    return true
                 }
-                values.append(value)
+                batch.append(cell)
             }
-            return .record(FileRecord(number: number, values: values, extras: [], endOffset: endOffset))
+            if batch.columnCount > spans.count {
+                for _ in spans.count..<batch.columnCount { batch.appendNull() }
+            }
+            return true
         }
     }
 
@@ -113,10 +124,10 @@ public final class CSVRecordReader: FileRecordReader {
             var names: [String] = []
             var firstColumnByName: [String: Int] = [:]
             for (index, span) in fieldSpans.enumerated() {
-                guard let value = value(of: span) else {
+                guard let name = text(of: span) else {
                     throw fail("the header row is not valid UTF-8; save the file as UTF-8")
                 }
-                guard case .string(let name) = value, !name.isEmpty else {
+                guard !name.isEmpty else {
                     throw fail("column \(index + 1) of the header row has no name; every column needs a name")
                 }
                 if let first = firstColumnByName[name] {
@@ -162,6 +173,8 @@ public final class CSVRecordReader: FileRecordReader {
         var problem: Problem?
         /// Set instead of `fieldSpans` when the record was too long to keep.
         var oversizedPrefix: [UInt8]?
+        /// Every byte is ASCII, so no field needs a UTF-8 check.
+        var isASCII: Bool
     }
 
     private enum Phase {
@@ -202,6 +215,8 @@ public final class CSVRecordReader: FileRecordReader {
         var problem: Problem? = nil
         var oversizedPrefix: [UInt8]? = nil
         var discardedBytes = 0
+        /// Every field byte seen, OR-ed: below 0x80 the record is ASCII.
+        var highBits: UInt8 = 0
 
         while true {
             let bytes = chunks.bytes
@@ -225,6 +240,7 @@ public final class CSVRecordReader: FileRecordReader {
                     while index < limit {
                         let byte = bytes[index]
                         if byte == delimiter || byte == lineFeed || byte == carriageReturn { break }
+                        highBits |= byte
                         index += 1
                     }
                     position = index
@@ -251,6 +267,7 @@ public final class CSVRecordReader: FileRecordReader {
                         let byte = bytes[index]
                         if byte == quote { break }
                         if byte == lineFeed { newlines += 1 }
+                        highBits |= byte
                         index += 1
                     }
                     position = index
@@ -310,7 +327,7 @@ public final class CSVRecordReader: FileRecordReader {
 
             if complete {
                 return ScannedRecord(length: position, fieldCount: fieldCount, newlines: newlines,
-                                     problem: problem, oversizedPrefix: oversizedPrefix)
+                                     problem: problem, oversizedPrefix: oversizedPrefix, isASCII: highBits < 0x80)
             }
 
             // The record runs past the window. Past the size limit, keep only its first bytes
@@ -361,17 +378,36 @@ public final class CSVRecordReader: FileRecordReader {
                 break
             }
             return ScannedRecord(length: position, fieldCount: fieldCount, newlines: newlines,
-                                 problem: problem, oversizedPrefix: oversizedPrefix)
+                                 problem: problem, oversizedPrefix: oversizedPrefix, isASCII: highBits < 0x80)
         }
     }
 
-    /// The field's value, or nil if it is not valid UTF-8.
-    private func value(of span: FieldSpan) -> Value? {
-        if span.start == span.end { return span.quoted ? .string("") : .null }
-        let bytes = chunks.bytes
-        if !span.hasEscapedQuotes {
-            return String(validatingUTF8Bytes: chunks.buffer(from: span.start, to: span.end)).map(Value.string)
+    /// The field's cell, its text stored in the batch; nil if it is not valid UTF-8.
+    @inline(__always)
+    private func cell(of span: FieldSpan, checkingUTF8: Bool, in batch: inout RowBatch) -> RowBatch.Cell? {
+        if span.start == span.end {
+            return span.quoted ? batch.storeText(validUTF8: UnsafeRawBufferPointer(start: nil, count: 0)) : .null
         }
+        if !span.hasEscapedQuotes {
+            let text = chunks.buffer(from: span.start, to: span.end)
+            return !checkingUTF8 || UTF8Validation.isValid(text) ? batch.storeText(validUTF8: text) : nil
+        }
+        unescape(span)
+        return unescapeBuffer.withUnsafeBytes { !checkingUTF8 || UTF8Validation.isValid($0) ? batch.storeText(validUTF8: $0) : nil }
+    }
+
+    /// The field's text (header names).
+    private func text(of span: FieldSpan) -> String? {
+        if !span.hasEscapedQuotes {
+            return String(validatingUTF8Bytes: chunks.buffer(from: span.start, to: span.end))
+        }
+        unescape(span)
+        return unescapeBuffer.withUnsafeBytes { String(validatingUTF8Bytes: $0) }
+    }
+
+    /// Copies a quoted field with doubled quotes into `unescapeBuffer`, keeping one of each pair.
+    private func unescape(_ span: FieldSpan) {
+        let bytes = chunks.bytes
         unescapeBuffer.removeAll(keepingCapacity: true)
         var index = span.start
         while index < span.end {
@@ -380,6 +416,5 @@ public final class CSVRecordReader: FileRecordReader {
             // Inside a quoted field every quote is doubled; keep one of each pair.
             index += byte == UInt8(ascii: "\"") ? 2 : 1
         }
-        return unescapeBuffer.withUnsafeBytes { String(validatingUTF8Bytes: $0) }.map(Value.string)
     }
 }

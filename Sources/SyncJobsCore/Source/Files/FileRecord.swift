@@ -1,39 +1,19 @@
-/// One data record read from a file source.
-public struct FileRecord: Sendable, Equatable {
-    /// 1-based data record number; a CSV header is not counted, malformed records are.
-    public var number: Int
-    /// The record's values, aligned with the reader's `columns`.
-    public var values: [Value]
-    /// JSON keys that are not among the columns, in file order; always empty for CSV.
-    public var extras: [Value.ObjectEntry]
-    /// Byte offset just after this record, where a later run can resume.
-    public var endOffset: Int64
-
-    public init(number: Int, values: [Value], extras: [Value.ObjectEntry] = [], endOffset: Int64) {
-        self.number = number
-        self.values = values
-        self.extras = extras
-        self.endOffset = endOffset
-    }
-}
-
-/// What a reader yields for one record: a usable record, or a malformed one that the caller
-/// records as a rejected row before asking for the next.
-public enum FileRecordResult: Sendable, Equatable {
-    case record(FileRecord)
-    /// `raw` is the offending text, cut to at most 1000 bytes.
-    case malformed(number: Int, endOffset: Int64, reason: String, raw: String)
-}
-
-/// A streaming reader of records from a file.
+/// A streaming reader of a file's records, straight into row batches.
 ///
-/// `next()` throws only for problems that make the rest of the file unreadable (I/O errors, a
-/// broken JSON array); a bad record comes back as `.malformed` and reading goes on after it.
+/// Cells go into the batch from the reader's own buffer: no `String` or `Value` per cell, except
+/// JSON lists and objects (kept as `Value`s beside the cells) and JSON keys outside the columns.
+/// Rows are numbered from 1 in the file (a CSV header is not counted, malformed records are) and
+/// carry the byte offset just after the record, where a later run can resume.
 public protocol FileRecordReader: AnyObject {
     /// Column names, fixed before the first record is read.
     var columns: [String] { get }
-    /// The next record, or nil at the end of the file (or at the reader's `endOffset`).
-    func next() throws -> FileRecordResult?
+    /// Appends the next record to `batch`: a row of cells aligned with `columns` (the batch has
+    /// at least as many columns; any more stay null), or, for a malformed record, a rejected row whose
+    /// `row` text is the offending text cut to at most 1000 bytes. False at the end of the file
+    /// (or at the reader's `endOffset`). Throws only for problems that make the rest of the file
+    /// unreadable (I/O errors, a file still being written); a bad record is a rejected row and
+    /// reading goes on after it.
+    func appendRecord(to batch: inout RowBatch) throws -> Bool
 }
 
 /// A fatal problem with a file source; the message says what to fix.
@@ -54,12 +34,12 @@ public enum FileRecordLimits {
     /// A record longer than this is reported as malformed and skipped without being held in
     /// memory, so a stray quote or a missing newline cannot make a reader load a whole file.
     public static let defaultMaximumRecordBytes = 16 << 20
-    /// `raw` text in `.malformed` results is cut to this many bytes.
+    /// The text of a malformed record's rejected row is cut to this many bytes.
     public static let rawTextLimit = 1000
 }
 
 enum RawText {
-    /// Decodes at most `FileRecordLimits.rawTextLimit` bytes for a `.malformed` result, cutting
+    /// Decodes at most `FileRecordLimits.rawTextLimit` bytes for a malformed record, cutting
     /// at a character boundary and dropping the record terminator.
     static func make(_ bytes: UnsafeRawBufferPointer) -> String {
         var length = bytes.count
@@ -72,7 +52,7 @@ enum RawText {
         return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<length]), as: UTF8.self)
     }
 
-    /// Keeps the first bytes of a record that is too long to hold, for its `raw` text.
+    /// Keeps the first bytes of a record that is too long to hold, for its rejected row's text.
     static func prefix(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         // One character's worth more than the limit, so `make` can cut at a boundary.
         Array(bytes.prefix(FileRecordLimits.rawTextLimit + 4))

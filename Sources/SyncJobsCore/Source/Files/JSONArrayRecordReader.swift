@@ -12,7 +12,7 @@ public final class JSONArrayRecordReader: FileRecordReader {
     public let columns: [String]
 
     private let elements: JSONArrayElementSource
-    private let aligner: JSONColumnAligner
+    private var decoder: JSONRecordDecoder
     private let maximumRecordBytes: Int
 
     /// - Parameters:
@@ -40,19 +40,21 @@ public final class JSONArrayRecordReader: FileRecordReader {
             }
         }
         self.columns = columns
-        self.aligner = JSONColumnAligner(columns: columns)
+        self.decoder = JSONRecordDecoder(columns: columns)
         self.elements = try JSONArrayElementSource(path: path, startOffset: startOffset, startNumber: startNumber,
                                                    endOffset: endOffset, maximumElementBytes: self.maximumRecordBytes)
     }
 
-    public func next() throws -> FileRecordResult? {
-        guard let element = try elements.nextElement() else { return nil }
+    public func appendRecord(to batch: inout RowBatch) throws -> Bool {
+        guard let element = try elements.nextElement() else { return false }
         if let damage = element.damage {
-            return .malformed(number: element.number, endOffset: element.endOffset, reason: damage.reason,
-                              raw: damage.raw.withUnsafeBytes { RawText.make($0) })
+            batch.appendRejected(number: element.number, reason: damage.reason,
+                                 row: damage.raw.withUnsafeBytes { RawText.make($0) }, endOffset: element.endOffset)
+            return true
         }
-        return aligner.decode(element.bytes, oversizedPrefix: element.oversizedPrefix, number: element.number,
-                              place: "record \(element.number)", startOffset: element.startOffset,
-                              endOffset: element.endOffset, maximumRecordBytes: maximumRecordBytes)
+        decoder.decode(element.bytes, oversizedPrefix: element.oversizedPrefix, number: element.number,
+                       place: "record \(element.number)", startOffset: element.startOffset,
+                       endOffset: element.endOffset, maximumRecordBytes: maximumRecordBytes, into: &batch)
+        return true
     }
 }

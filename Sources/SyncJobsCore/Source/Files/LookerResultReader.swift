@@ -45,7 +45,7 @@ public final class LookerRecordReader: FileRecordReader {
     public let columns: [String]
 
     private let elements: JSONArrayElementSource
-    private let indexByName: [String: Int]
+    private var decoder: LookerRowDecoder
     private let maximumRecordBytes: Int
 
     /// - Parameters:
@@ -64,68 +64,16 @@ public final class LookerRecordReader: FileRecordReader {
         let header = try LookerResultHeader.scan(path: path, endOffset: endOffset, maximumFieldsBytes: FileRecordLimits.defaultMaximumRecordBytes)
         fields = header.fields
         columns = header.fields.map(\.name)
-        var indexByName: [String: Int] = [:]
-        for (index, name) in columns.enumerated() where indexByName[name] == nil { indexByName[name] = index }
-        self.indexByName = indexByName
+        decoder = LookerRowDecoder(columns: columns)
         elements = try JSONArrayElementSource(path: path, startOffset: startOffset, startNumber: startNumber, endOffset: endOffset,
                                               maximumElementBytes: self.maximumRecordBytes, arrayOffset: header.dataOffset,
                                               stopsAtArrayEnd: true, arrayName: "the 'data' array", elementName: "row")
     }
 
-    public func next() throws -> FileRecordResult? {
-        guard let element = try elements.nextElement() else { return nil }
-        let number = element.number
-        func malformed(_ reason: String) -> FileRecordResult {
-            let raw = element.oversizedPrefix.map { prefix in prefix.withUnsafeBytes { RawText.make($0) } } ?? RawText.make(element.bytes)
-            return .malformed(number: number, endOffset: element.endOffset, reason: reason, raw: raw)
-        }
-        if let damage = element.damage {
-            return .malformed(number: number, endOffset: element.endOffset, reason: damage.reason,
-                              raw: damage.raw.withUnsafeBytes { RawText.make($0) })
-        }
-        if element.oversizedPrefix != nil {
-            return malformed("row \(number) is longer than the \(maximumRecordBytes.byteSizeText) limit for one row")
-        }
-        let row: Value
-        do {
-            row = try JSONParser.parse(element.bytes)
-        } catch {
-            return malformed("row \(number) is not valid JSON: \(error.problem) at byte \(element.startOffset + Int64(error.offset))")
-        }
-        guard case .object(let cells) = row else {
-            return malformed("row \(number) is \(JSONColumnAligner.describeKind(row)), not an object of cells")
-        }
-        var values = [Value](repeating: .null, count: columns.count)
-        var seen = [Bool](repeating: false, count: columns.count)
-        for cell in cells {
-            guard let index = indexByName[cell.key] else {
-                return malformed("row \(number) has a cell for '\(cell.key)', which is not among the result's fields")
-            }
-            switch Self.cellValue(cell.value) {
-            case .success(let value):
-                values[index] = value
-                seen[index] = true
-            case .failure(let problem):
-                return malformed("row \(number): the cell of '\(cell.key)' \(problem.text)")
-            }
-        }
-        if let missing = seen.firstIndex(of: false) {
-            return malformed("row \(number) has no cell for field '\(columns[missing])'")
-        }
-        return .record(FileRecord(number: number, values: values, endOffset: element.endOffset))
-    }
-
-    /// A cell's `value`. Anything else is reported rather than read as null, so a value is never
-    /// dropped silently.
-    static func cellValue(_ cell: Value) -> Result<Value, ValueConversion.Reason> {
-        guard case .object(let entries) = cell else {
-            return .failure(.init("is \(JSONColumnAligner.describeKind(cell)), not a Looker cell like {\"value\": …}"))
-        }
-        if let value = entries.first(where: { $0.key == "value" }) { return .success(value.value) }
-        if !entries.isEmpty, entries.allSatisfy({ if case .object = $0.value { return true } else { return false } }) {
-            return .failure(.init("holds one cell per pivot value (\(entries.prefix(3).map { "'\($0.key)'" }.joined(separator: ", "))); pivoted results are not supported, remove the pivot in Looker"))
-        }
-        return .failure(.init("has no 'value'"))
+    public func appendRecord(to batch: inout RowBatch) throws -> Bool {
+        guard let element = try elements.nextElement() else { return false }
+        decoder.decode(element, maximumRecordBytes: maximumRecordBytes, into: &batch)
+        return true
     }
 }
 
@@ -218,7 +166,7 @@ struct LookerResultHeader {
     /// The fields in the action's visit order; a pivoted result is refused here, before any row.
     static func fields(of value: Value, path: String) throws -> [LookerField] {
         func fail(_ message: String) -> FileSourceError { FileSourceError(path: path, message: message) }
-        guard case .object = value else { throw fail("'fields' is \(JSONColumnAligner.describeKind(value)), not an object") }
+        guard case .object = value else { throw fail("'fields' is \(value.kindPhrase), not an object") }
         if case .array(let pivots)? = value["pivots"], !pivots.isEmpty {
             let names = pivots.map { $0["name"].flatMap { if case .string(let s) = $0 { return s } else { return nil } } ?? "?" }
             throw SourceError("the Looker result \(Paths.display(path)) is pivoted on \(names.map { "'\($0)'" }.joined(separator: ", ")): each row holds one cell per pivot value, which no single mParticle field can take; remove the pivot in Looker and export the query again")
@@ -230,7 +178,7 @@ struct LookerResultHeader {
             switch value[category.listKey] {
             case nil, .null?: list = []
             case .array(let items)?: list = items
-            case let other?: throw fail("'fields.\(category.listKey)' is \(JSONColumnAligner.describeKind(other)), not a list")
+            case let other?: throw fail("'fields.\(category.listKey)' is \(other.kindPhrase), not a list")
             }
             for (position, item) in list.enumerated() {
                 guard case .string(let name)? = item["name"], !name.isEmpty else {

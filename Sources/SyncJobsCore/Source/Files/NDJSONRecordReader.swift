@@ -6,7 +6,7 @@ import Musl
 import Darwin
 #endif
 
-/// Streams records from a newline-delimited JSON file: one object per line.
+/// Streams records from a newline-delimited JSON file, one object per line, into row batches.
 ///
 /// Columns are the keys of the first object in the file, in order, even when resuming, so a
 /// resumed run maps values the same way as the run it continues. Later objects are lined up with
@@ -18,7 +18,7 @@ public final class NDJSONRecordReader: FileRecordReader {
     public let columns: [String]
 
     private let lines: LineSource
-    private let aligner: JSONColumnAligner
+    private var decoder: JSONRecordDecoder
     private let maximumRecordBytes: Int
     private var recordNumber: Int
     /// Number of the last line read; nil after resuming mid-file, where lines were not counted.
@@ -48,25 +48,27 @@ public final class NDJSONRecordReader: FileRecordReader {
             }
         }
         self.columns = columns
-        self.aligner = JSONColumnAligner(columns: columns)
+        self.decoder = JSONRecordDecoder(columns: columns)
         let resumeOffset = startOffset ?? 0
         self.lines = try LineSource(path: path, startOffset: resumeOffset, endOffset: endOffset, maximumLineBytes: self.maximumRecordBytes)
         self.recordNumber = startNumber
         self.lineNumber = resumeOffset > 0 ? nil : 0
     }
 
-    public func next() throws -> FileRecordResult? {
+    public func appendRecord(to batch: inout RowBatch) throws -> Bool {
         while let line = try lines.nextLine() {
             lineNumber = lineNumber.map { $0 + 1 }
             if line.oversizedPrefix == nil && line.bytes.isJSONWhitespace { continue }
 
             recordNumber += 1
-            let location = lineNumber.map { "line \($0)" } ?? "the line at byte \(line.startOffset)"
-            return aligner.decode(line.bytes, oversizedPrefix: line.oversizedPrefix, number: recordNumber, place: location,
-                                  startOffset: line.startOffset, endOffset: line.endOffset,
-                                  maximumRecordBytes: maximumRecordBytes)
+            let lineNumber = self.lineNumber
+            decoder.decode(line.bytes, oversizedPrefix: line.oversizedPrefix, number: recordNumber,
+                           place: lineNumber.map { "line \($0)" } ?? "the line at byte \(line.startOffset)",
+                           startOffset: line.startOffset, endOffset: line.endOffset,
+                           maximumRecordBytes: maximumRecordBytes, into: &batch)
+            return true
         }
-        return nil
+        return false
     }
 }
 
