@@ -18,10 +18,15 @@ extension BatchBuilder {
         w.string(eventType)
         w.raw(",\"data\":{")
         var firstField = true
-        func key(_ keyJSON: [UInt8]) {
+        func key(_ keyJSON: UnsafeRawBufferPointer) {
             if !firstField { w.raw(UInt8(ascii: ",")) }
             firstField = false
-            w.raw(keyJSON)
+            w.bytes.append(contentsOf: keyJSON)
+        }
+        func key(_ literal: StaticString) {
+            if !firstField { w.raw(UInt8(ascii: ",")) }
+            firstField = false
+            w.raw(literal)
         }
 
         // Flat fields, then the nested objects location and product_action, in canonical order.
@@ -32,18 +37,18 @@ extension BatchBuilder {
         var hasCustomEventType = false
         for index in eventData.indices {
             guard let v = try field(eventData[index], batch, row) else { continue }
-            if perRowType, let spec = TargetCatalog.eventData[eventData[index].slot.key], !spec.eventTypes.contains(eventType) {
-                let slot = eventData[index].slot
+            if perRowType, let spec = TargetCatalog.eventData[slots[eventData[index].index].key], !spec.eventTypes.contains(eventType) {
+                let slot = slots[eventData[index].index]
                 throw Rejection(reason: "\(slot.sourceName) → \(slot.target.path): \(eventType) events have no such field")
             }
             let kind = eventData[index].eventKind
             switch kind {
             case .location:
-                location.append((eventData[index].nestedKey, v))
+                location.append((nestedKeys[eventData[index].index] ?? "", v))
             case .product:
-                product.append((eventData[index].nestedKey, v))
+                product.append((nestedKeys[eventData[index].index] ?? "", v))
             case .productAction:
-                productAction.append((eventData[index].nestedKey, v))
+                productAction.append((nestedKeys[eventData[index].index] ?? "", v))
             case .eventName, .customEventType, .timestamp, .messageID, .other:
                 if kind == .customEventType { hasCustomEventType = true }
                 if kind == .messageID { wroteMessageID = true }
@@ -51,7 +56,7 @@ extension BatchBuilder {
                 if kind == .eventName {
                     hasEventName = true
                     if v.isEmptyText {
-                        throw Rejection(reason: "\(eventData[index].slot.sourceName) → events.data.event_name: the event name is empty")
+                        throw Rejection(reason: "\(slots[eventData[index].index].sourceName) → events.data.event_name: the event name is empty")
                     }
                 }
                 key(eventData[index].keyJSON)
@@ -67,7 +72,7 @@ extension BatchBuilder {
                 throw Rejection(reason: "\(plan.eventData.first { $0.key == "event_name" }?.sourceName ?? "no column") → events.data.event_name: a custom_event needs an event name, and it is null")
             }
             if !hasCustomEventType {
-                key(Array("\"custom_event_type\":".utf8))
+                key("\"custom_event_type\":")
                 w.raw("\"other\"")
             }
         }
@@ -81,7 +86,7 @@ extension BatchBuilder {
             guard location.contains(where: { $0.0 == "latitude" }), location.contains(where: { $0.0 == "longitude" }) else {
                 throw Rejection(reason: "events.data.location needs both latitude and longitude; this row has only \(location.map(\.0).joined(separator: ", "))")
             }
-            key(Array("\"location\":".utf8))
+            key("\"location\":")
             w.raw(UInt8(ascii: "{"))
             object(location)
             w.raw(UInt8(ascii: "}"))
@@ -90,7 +95,7 @@ extension BatchBuilder {
             guard productAction.contains(where: { $0.0 == "action" }) else {
                 throw Rejection(reason: "events.data.product_action.action is null; a product action needs its action")
             }
-            key(Array("\"product_action\":".utf8))
+            key("\"product_action\":")
             w.raw(UInt8(ascii: "{"))
             object(productAction)
             if !product.isEmpty {
@@ -131,9 +136,9 @@ extension BatchBuilder {
         }
         for index in slots.indices {
             guard let v = try field(slots[index], batch, row) else { continue }
-            guard allowed else { names.append(slots[index].slot.key); continue }
+            guard allowed else { names.append(self.slots[slots[index].index].key); continue }
             open()
-            w.raw(slots[index].keyJSON)
+            w.bytes.append(contentsOf: slots[index].keyJSON)
             w.field(v, batch)
         }
         if extrasHere {

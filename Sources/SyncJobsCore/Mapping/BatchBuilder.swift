@@ -46,31 +46,38 @@ public struct BatchBuilder: Sendable {
         case location, product, productAction, eventName, customEventType, timestamp, messageID, other
     }
 
-    /// A slot with what the hot path needs, so it touches no `String` of the plan per row. A
-    /// class: handing one around per row costs one retain, where a copy of the struct would
-    /// retain each of its strings and arrays.
-    final class CompiledSlot: Sendable {
-        let slot: MappingPlan.Slot
+    /// The bytes the compiled slots point into.
+    private let slotBytes = SlotBytes()
+
+    /// A slot with what the hot path needs. Trivially copyable: it touches no `String` or array of
+    /// the plan per row, so mapping a row retains and releases nothing for its slots.
+    struct CompiledSlot: @unchecked Sendable {
+        // @unchecked: `keyJSON` points into the builder's `SlotBytes`, immutable once made.
         let fast: FastSlot
         /// `"key":` as JSON.
-        let keyJSON: [UInt8]
+        let keyJSON: UnsafeRawBufferPointer
         let isDeviceIdentity: Bool
         let eventKind: EventSlotKind
-        /// For location and product fields: the key inside the nested object.
-        let nestedKey: String
+        /// The slot itself, in `BatchBuilder.slots`, for the general path and for messages.
+        let index: Int
 
-        init(_ slot: MappingPlan.Slot, isDeviceIdentity: Bool = false, eventKind: EventSlotKind = .other, nestedKey: String = "") {
-            self.slot = slot
-            fast = FastSlot(slot)
+        init(_ slot: MappingPlan.Slot, index: Int, bytes: SlotBytes, key: String? = nil, isDeviceIdentity: Bool = false,
+             eventKind: EventSlotKind = .other) {
+            fast = FastSlot(slot, bytes: bytes)
             var w = JSONWriter(reservingCapacity: slot.key.utf8.count + 3)
-            w.string(slot.key)
+            w.string(key ?? slot.key)
             w.raw(UInt8(ascii: ":"))
-            keyJSON = w.bytes
+            keyJSON = bytes.store(w.bytes)
             self.isDeviceIdentity = isDeviceIdentity
             self.eventKind = eventKind
-            self.nestedKey = nestedKey
+            self.index = index
         }
     }
+
+    /// Every slot of the plan, in the order the compiled slots name them.
+    let slots: [MappingPlan.Slot]
+    /// For location and product fields: the key inside the nested object, by slot index.
+    let nestedKeys: [Int: String]
 
     public init(plan: MappingPlan) {
         self.plan = plan
@@ -79,22 +86,35 @@ public struct BatchBuilder: Sendable {
         w.string(plan.environment.rawValue)
         environmentPrefix = w.bytes
         idSeed = RowHash.murmur3(Array(("syncjobs/" + plan.jobName + (plan.idScope.map { "/" + $0 } ?? "")).utf8)).high
-        mpid = plan.mpid.map { CompiledSlot($0) }
-        identities = plan.identities.map { CompiledSlot($0) }
-        userAttributes = plan.userAttributes.map { CompiledSlot($0) }
-        deviceInfo = plan.deviceInfo.map { CompiledSlot($0, isDeviceIdentity: TargetCatalog.deviceIdentityFields.contains($0.key)) }
-        eventTypeSlot = plan.eventTypeSlot.map { CompiledSlot($0) }
+        var all: [MappingPlan.Slot] = []
+        var nested: [Int: String] = [:]
+        let bytes = slotBytes
+        func compile(_ slot: MappingPlan.Slot, key: String? = nil, isDeviceIdentity: Bool = false,
+                     eventKind: EventSlotKind = .other) -> CompiledSlot {
+            all.append(slot)
+            return CompiledSlot(slot, index: all.count - 1, bytes: bytes, key: key, isDeviceIdentity: isDeviceIdentity, eventKind: eventKind)
+        }
+        mpid = plan.mpid.map { compile($0) }
+        identities = plan.identities.map { compile($0) }
+        userAttributes = plan.userAttributes.map { compile($0) }
+        deviceInfo = plan.deviceInfo.map { compile($0, isDeviceIdentity: TargetCatalog.deviceIdentityFields.contains($0.key)) }
+        eventTypeSlot = plan.eventTypeSlot.map { compile($0) }
         eventData = plan.eventData.map { slot in
             for (prefix, kind) in [("location.", EventSlotKind.location), ("product_action.products.", .product),
                                    ("product_action.", .productAction)] where slot.key.hasPrefix(prefix) {
-                return CompiledSlot(slot, eventKind: kind, nestedKey: String(slot.key.dropFirst(prefix.count)))
+                let key = String(slot.key.dropFirst(prefix.count))
+                let compiled = compile(slot, key: key, eventKind: kind)
+                nested[compiled.index] = key
+                return compiled
             }
             let kinds: [String: EventSlotKind] = ["event_name": .eventName, "custom_event_type": .customEventType,
                                                   "timestamp_unixtime_ms": .timestamp, "source_message_id": .messageID]
-            return CompiledSlot(slot, eventKind: kinds[slot.key] ?? .other)
+            return compile(slot, eventKind: kinds[slot.key] ?? .other)
         }
-        customAttributes = plan.customAttributes.map { CompiledSlot($0) }
-        customFlags = plan.customFlags.map { CompiledSlot($0) }
+        customAttributes = plan.customAttributes.map { compile($0) }
+        customFlags = plan.customFlags.map { compile($0) }
+        slots = all
+        nestedKeys = nested
         mapsCustomEventType = plan.eventData.contains { $0.key == "custom_event_type" }
         staticEventCarries = plan.staticEventType.map {
             (TargetCatalog.customAttributeEventTypes.contains($0), TargetCatalog.customFlagEventTypes.contains($0))
@@ -148,13 +168,13 @@ public struct BatchBuilder: Sendable {
             case .general: raw = batch.value(cell)
             }
         } else {
-            switch compiled.slot.input {
+            switch slots[compiled.index].input {
             case .constant(let v): return .value(v)
             case .column(let index):
                 raw = batch.value(index < batch.columnCount ? batch.cell(row, index) : .null)
             }
         }
-        return try general(raw, compiled.slot)
+        return try general(raw, slots[compiled.index])
     }
 
     /// The slot's field through `ValueConversion`: explicit `type:`, then the field's kind.
@@ -180,7 +200,7 @@ public struct BatchBuilder: Sendable {
         for index in slots.indices {
             guard let v = try field(slots[index], batch, row) else { continue }
             if first { w.raw(opening); first = false } else { w.raw(UInt8(ascii: ",")) }
-            w.raw(slots[index].keyJSON)
+            w.bytes.append(contentsOf: slots[index].keyJSON)
             w.field(v, batch)
             if slots[index].isDeviceIdentity { identity = true }
             count += 1

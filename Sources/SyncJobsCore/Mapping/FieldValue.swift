@@ -14,8 +14,8 @@ enum FieldValue {
     case bool(Bool)
     /// A JSON number literal in the batch's bytes, written as it is.
     case literal(Range<Int>)
-    /// One of an enumeration's values, already written as JSON.
-    case canonical([UInt8])
+    /// One of an enumeration's values, already written as JSON (in the builder's `SlotBytes`).
+    case canonical(UnsafeRawBufferPointer)
     /// What the general conversion produced.
     case value(Value)
 
@@ -45,9 +45,18 @@ enum FieldValue {
     }
 }
 
-/// How a slot reads a cell without the general conversion, worked out once per slot.
-struct FastSlot: Sendable {
-    enum Path: Sendable {
+/// How a slot reads a cell without the general conversion, worked out once per slot. Trivially
+/// copyable (its bytes live in the builder's `SlotBytes`), so the hot path retains nothing.
+struct FastSlot: @unchecked Sendable {
+    // @unchecked: the pointers point into a `SlotBytes` the builder keeps, immutable once made.
+
+    /// One allowed value of an enumeration, as written and as a JSON string.
+    struct Allowed {
+        var name: UnsafeRawBufferPointer
+        var json: UnsafeRawBufferPointer
+    }
+
+    enum Path: @unchecked Sendable {
         /// Always the general conversion (explicit `type:`, a constant, a rare kind).
         case general
         case identity
@@ -59,14 +68,14 @@ struct FastSlot: Sendable {
         case number
         case boolean
         case uuid
-        /// Allowed values as written (UTF-8) and as JSON strings.
-        case enumeration(names: [[UInt8]], json: [[UInt8]])
+        /// The allowed values, in the order the general path tries them.
+        case enumeration(UnsafeBufferPointer<Allowed>)
     }
 
     var path: Path
     var column: Int
 
-    init(_ slot: MappingPlan.Slot) {
+    init(_ slot: MappingPlan.Slot, bytes: SlotBytes) {
         guard case .column(let index) = slot.input, slot.type == nil else {
             path = .general
             column = -1
@@ -84,11 +93,11 @@ struct FastSlot: Sendable {
         case .boolean: path = .boolean
         case .uuid: path = .uuid
         case .enumeration(let allowed):
-            path = .enumeration(names: allowed.map { Array($0.utf8) }, json: allowed.map { name in
+            path = .enumeration(bytes.allowed(allowed.map { name in
                 var w = JSONWriter(reservingCapacity: name.utf8.count + 2)
                 w.string(name)
-                return w.bytes
-            })
+                return Allowed(name: bytes.store(Array(name.utf8)), json: bytes.store(w.bytes))
+            }))
         }
     }
 
@@ -152,20 +161,20 @@ struct FastSlot: Sendable {
             if cell.length == 0 { return .absent }
             let valid = batch.bytes.withUnsafeBytes { ValueConversion.isUUID(UnsafeRawBufferPointer(rebasing: $0[cell.textRange])) }
             return valid ? .field(.text(cell.textRange)) : .general
-        case .enumeration(let names, let json):
+        case .enumeration(let allowed):
             guard cell.kind == .text else { return .general }
             return batch.bytes.withUnsafeBytes { all in
                 let text = UnsafeRawBufferPointer(rebasing: all[cell.textRange])
-                for (k, name) in names.enumerated() where name.count == text.count {
-                    if name.elementsEqual(text) { return .field(.canonical(json[k])) }
+                for value in allowed where value.name.count == text.count {
+                    if value.name.elementsEqual(text) { return .field(.canonical(value.json)) }
                 }
                 // Without regard to case: ASCII here; other text takes the general path.
-                for (k, name) in names.enumerated() where name.count == text.count {
+                for value in allowed where value.name.count == text.count {
                     var equal = true
-                    for (a, b) in zip(name, text) where a != b {
+                    for (a, b) in zip(value.name, text) where a != b {
                         guard a < 0x80, b < 0x80, ASCII.lower(a) == ASCII.lower(b) else { equal = false; break }
                     }
-                    if equal { return .field(.canonical(json[k])) }
+                    if equal { return .field(.canonical(value.json)) }
                 }
                 return .general
             }
@@ -192,7 +201,7 @@ extension JSONWriter {
         case .double(let d): double(d)
         case .bool(let b): b ? raw("true") : raw("false")
         case .literal(let range): batch.bytes.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[range])) }
-        case .canonical(let json): raw(json)
+        case .canonical(let json): bytes.append(contentsOf: json)
         case .value(let v): value(v)
         }
     }
@@ -208,5 +217,32 @@ extension JSONWriter {
         case .number: field(.literal(cell.textRange), batch)
         case .value: value(batch.value(cell))
         }
+    }
+}
+
+/// Bytes a builder's slots point into (key JSON, enumeration values), kept for the builder's
+/// lifetime: slots hold plain pointers, so copying one on the hot path retains nothing.
+final class SlotBytes: @unchecked Sendable {
+    // @unchecked: written only while the builder is made, read-only after.
+    private var blocks: [UnsafeMutableRawBufferPointer] = []
+    private var lists: [UnsafeMutableBufferPointer<FastSlot.Allowed>] = []
+
+    func store(_ bytes: [UInt8]) -> UnsafeRawBufferPointer {
+        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
+        block.copyBytes(from: bytes)
+        blocks.append(block)
+        return UnsafeRawBufferPointer(rebasing: block[0..<bytes.count])
+    }
+
+    func allowed(_ values: [FastSlot.Allowed]) -> UnsafeBufferPointer<FastSlot.Allowed> {
+        let list = UnsafeMutableBufferPointer<FastSlot.Allowed>.allocate(capacity: max(values.count, 1))
+        _ = list.initialize(from: values)
+        lists.append(list)
+        return UnsafeBufferPointer(rebasing: list[0..<values.count])
+    }
+
+    deinit {
+        for block in blocks { block.deallocate() }
+        for list in lists { list.deallocate() }
     }
 }

@@ -46,7 +46,7 @@ final class ThreadedRowStream: RowStream, @unchecked Sendable {
     private let columnCount: Int
     private let batchRows: Int
 
-    init(_ reader: any BlockingRowReader, columnCount: Int, batchRows: Int = 2048, depth: Int = 2) {
+    init(_ reader: any BlockingRowReader, columnCount: Int, batchRows: Int = 2048, depth: Int = 4) {
         self.reader = reader
         self.columnCount = columnCount
         self.batchRows = batchRows

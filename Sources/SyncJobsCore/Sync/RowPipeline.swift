@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// One pass of rows through the named stages: read → map → pack → deliver → acknowledge →
 /// checkpoint. `jobs run`, scheduled runs, catch-up windows and backfill windows use it as it is;
@@ -59,7 +60,14 @@ struct RowPipeline {
         let started = ContinuousClock.now
         await withThrowingTaskGroup(of: Completion.self) { group in
             do {
-                try await read(&group, started: started)
+                // Graceful shutdown (the daemon's SIGTERM) stops reading; the handler raises a flag
+                // the row loop reads for nothing (asking the task each row costs a lookup).
+                let shutdown = ShutdownFlag()
+                try await withGracefulShutdownHandler {
+                    try await read(&group, started: started, shutdown: shutdown)
+                } onGracefulShutdown: {
+                    shutdown.raise()
+                }
                 if let request = pack.seal() { try await launch(request, &group) }
                 while let done = try await deliver.next(in: &group) {
                     ack.acknowledge(done)
@@ -91,10 +99,13 @@ struct RowPipeline {
 
     // MARK: Read, map, pack
 
-    /// Batches mapped at once, beside the packing and delivery of earlier ones.
-    static let mappingAhead = 2
+    /// Batches mapped at once, beside the packing and delivery of earlier ones. Measured on 2 cores
+    /// (the 12-column SQLite benchmark): 2 leaves the cores idle a third of the time, 4 gains
+    /// nothing over 3 and holds more memory.
+    static let mappingAhead = 3
 
-    private mutating func read(_ group: inout ThrowingTaskGroup<Completion, any Error>, started: ContinuousClock.Instant) async throws {
+    private mutating func read(_ group: inout ThrowingTaskGroup<Completion, any Error>, started: ContinuousClock.Instant,
+                               shutdown: ShutdownFlag) async throws {
         let stream = try source.rows(window.read, resume: window.resume, limit: options.limit)
         do {
             try await withThrowingTaskGroup(of: (Int, MappedBatch, RowBatch).self) { mapping in
@@ -134,10 +145,9 @@ struct RowPipeline {
                     handled += 1
                     noteUnsentKeys(mapped)
                     for row in mapped.rows.indices {
-                        // Graceful shutdown (the daemon's SIGTERM) stops reading: requests in flight
-                        // finish and the checkpoint covers what they delivered. Outside a service it
-                        // never comes.
-                        if Task.isShuttingDownGracefully {
+                        // Graceful shutdown stops reading: requests in flight finish and the
+                        // checkpoint covers what they delivered. Outside a service it never comes.
+                        if shutdown.isRaised {
                             stopped = true
                             break reading
                         }
@@ -248,4 +258,11 @@ struct RowPipeline {
         logger.notice("Record keys not sent", metadata: ["records": "\(unsent.records)", "keys": "\(unsent.names.joined(separator: ","))"])
         return "\(Format.plural(unsent.records, "record")) had keys that are not columns (the columns are the first record's keys), and no mapping entry sends them: \(unsent.names.map { "'\($0)'" }.joined(separator: ", ")); add '- { column: $unmapped, to: user_attributes.* }' to send them"
     }
+}
+
+/// Raised once graceful shutdown begins; read on every row.
+final class ShutdownFlag: Sendable {
+    private let raised = Atomic(false)
+    func raise() { raised.store(true, ordering: .relaxed) }
+    var isRaised: Bool { raised.load(ordering: .relaxed) }
 }
