@@ -1,28 +1,28 @@
 /// A request body: the JSON array of batches exactly as it is POSTed, with where each batch sits
 /// so a destination can split it (to find the batch a server refuses).
-public struct PackedRequest: Sendable {
+package struct PackedRequest: Sendable {
     /// Position of this request in the run, from 0.
-    public var sequence: Int
-    public var body: [UInt8]
+    package var sequence: Int
+    package var body: [UInt8]
     /// Byte ranges of the batches inside `body`.
-    public var batchRanges: [Range<Int>]
+    package var batchRanges: [Range<Int>]
     /// The source row number of each batch, for rejection records.
-    public var rowNumbers: [Int]
+    package var rowNumbers: [Int]
     /// Each batch's event time (`timestamp_unixtime_ms`), when it has one: routes historical data.
-    public var eventTimes: [Int64?] = []
+    package var eventTimes: [Int64?] = []
     /// Engine bookkeeping: the run-wide ordinal of the first and last row in the request.
-    public var firstRowOrdinal: Int
-    public var lastRowOrdinal: Int
+    package var firstRowOrdinal: Int
+    package var lastRowOrdinal: Int
 
-    public var batchCount: Int { batchRanges.count }
+    package var batchCount: Int { batchRanges.count }
 
-    public func batch(_ index: Int) -> ArraySlice<UInt8> { body[batchRanges[index]] }
+    package func batch(_ index: Int) -> ArraySlice<UInt8> { body[batchRanges[index]] }
 
-    public func eventTime(_ index: Int) -> Int64? { index < eventTimes.count ? eventTimes[index] : nil }
+    package func eventTime(_ index: Int) -> Int64? { index < eventTimes.count ? eventTimes[index] : nil }
 
     /// A request holding some of this one's batches (by index, in order): to split a request the
     /// server refuses, or to route batches to another endpoint. `sequence` and ordinals are kept.
-    public func subset(_ indices: [Int]) -> PackedRequest {
+    package func subset(_ indices: [Int]) -> PackedRequest {
         var body: [UInt8] = [UInt8(ascii: "[")]
         body.reserveCapacity(indices.reduce(2) { $0 + batchRanges[$1].count + 1 })
         var ranges: [Range<Int>] = []
@@ -40,27 +40,27 @@ public struct PackedRequest: Sendable {
 }
 
 /// How much one request may hold; each destination says (`Destination.packing`).
-public struct PackingLimits: Sendable, Equatable {
-    public var maxBatches: Int
-    public var maxBytes: Int
+package struct PackingLimits: Sendable, Equatable {
+    package var maxBatches: Int
+    package var maxBytes: Int
 
-    public init(maxBatches: Int, maxBytes: Int) {
+    package init(maxBatches: Int, maxBytes: Int) {
         self.maxBatches = maxBatches
         self.maxBytes = maxBytes
     }
 
     /// mParticle's Events API: at most 100 batches and 256 KB per request.
-    public static let eventsAPI = PackingLimits(maxBatches: 100, maxBytes: 256 * 1024)
+    package static let eventsAPI = PackingLimits(maxBatches: 100, maxBytes: 256 * 1024)
 }
 
 /// Packs batches into requests within a destination's limits (100 batches and 256 KB for
 /// mParticle's Events API).
-public struct RequestPacker: Sendable {
-    public static let maxBatches = 100
-    public static let maxBytes = 256 * 1024
+package struct RequestPacker: Sendable {
+    package static let maxBatches = 100
+    package static let maxBytes = 256 * 1024
 
-    public let maxBatches: Int
-    public let maxBytes: Int
+    package let maxBatches: Int
+    package let maxBytes: Int
     private var body: [UInt8] = []
     private var ranges: [Range<Int>] = []
     private var rowNumbers: [Int] = []
@@ -69,35 +69,35 @@ public struct RequestPacker: Sendable {
     private var lastOrdinal = 0
     private var nextSequence = 0
 
-    public init(maxBatches: Int = RequestPacker.maxBatches, maxBytes: Int = RequestPacker.maxBytes) {
+    package init(maxBatches: Int = RequestPacker.maxBatches, maxBytes: Int = RequestPacker.maxBytes) {
         self.maxBatches = maxBatches
         self.maxBytes = maxBytes
     }
 
-    public init(_ limits: PackingLimits) {
+    package init(_ limits: PackingLimits) {
         self.init(maxBatches: limits.maxBatches, maxBytes: limits.maxBytes)
     }
 
-    public var isEmpty: Bool { ranges.isEmpty }
-    public var count: Int { ranges.count }
+    package var isEmpty: Bool { ranges.isEmpty }
+    package var count: Int { ranges.count }
     /// The ordinal of the oldest row waiting in the open request.
-    public var firstPendingOrdinal: Int? { ranges.isEmpty ? nil : firstOrdinal }
+    package var firstPendingOrdinal: Int? { ranges.isEmpty ? nil : firstOrdinal }
 
     /// Whether `batch` fits in the open request. The size counts the brackets and commas.
-    public func fits(_ batch: [UInt8]) -> Bool { fits(byteCount: batch.count) }
+    package func fits(_ batch: [UInt8]) -> Bool { fits(byteCount: batch.count) }
 
     /// Whether a batch of `byteCount` bytes fits in the open request.
-    public func fits(byteCount: Int) -> Bool {
+    package func fits(byteCount: Int) -> Bool {
         if ranges.isEmpty { return true }
         return ranges.count < maxBatches && body.count + 1 + byteCount + 1 <= maxBytes
     }
 
     /// Adds a batch; the caller seals the open request first when `fits` says no.
-    public mutating func add(_ batch: [UInt8], rowNumber: Int, ordinal: Int, eventTime: Int64? = nil) {
+    package mutating func add(_ batch: [UInt8], rowNumber: Int, ordinal: Int, eventTime: Int64? = nil) {
         batch.withUnsafeBytes { add($0, rowNumber: rowNumber, ordinal: ordinal, eventTime: eventTime) }
     }
 
-    public mutating func add(_ batch: UnsafeRawBufferPointer, rowNumber: Int, ordinal: Int, eventTime: Int64? = nil) {
+    package mutating func add(_ batch: UnsafeRawBufferPointer, rowNumber: Int, ordinal: Int, eventTime: Int64? = nil) {
         if ranges.isEmpty {
             body.reserveCapacity(min(maxBytes, batch.count * maxBatches))
             body.append(UInt8(ascii: "["))
@@ -114,7 +114,7 @@ public struct RequestPacker: Sendable {
     }
 
     /// Closes the open request and returns it, or nil when it is empty.
-    public mutating func seal() -> PackedRequest? {
+    package mutating func seal() -> PackedRequest? {
         guard !ranges.isEmpty else { return nil }
         body.append(UInt8(ascii: "]"))
         let request = PackedRequest(sequence: nextSequence, body: body, batchRanges: ranges, rowNumbers: rowNumbers,

@@ -4,8 +4,8 @@ import Synchronization
 
 /// `jobs plan JOB`: what the next run would do, without doing it.
 public enum PlanCommand {
-    public static let previewBatches = 3
-    public static let previewRowLimit = 1000
+    package static let previewBatches = 3
+    package static let previewRowLimit = 1000
 
     public static func execute(workspace: Workspace, job reference: String, output: any CommandOutput,
                                now: Int64? = nil) async -> ExitStatus {
@@ -24,7 +24,7 @@ public enum PlanCommand {
         }
     }
 
-    public static func describe(_ job: JobDefinition, state: StateStore, now: Int64) async throws -> String {
+    package static func describe(_ job: JobDefinition, state: StateStore, now: Int64) async throws -> String {
         let source = try SourceOpener.open(job)
         defer { source.close() }
         let (compiled, diagnostics) = MappingCompiler.compile(job: job, for: source)

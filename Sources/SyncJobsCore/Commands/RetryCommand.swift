@@ -5,16 +5,16 @@ import Logging
 /// undelivered, exactly as they were first sent (same `source_request_id`s, so mParticle drops any
 /// it already has).
 public enum RetryCommand {
-    public static let pageSize = 5_000
+    package static let pageSize = 5_000
 
-    public struct Outcome: Sendable {
-        public var runID: Int64
-        public var attempted = 0
-        public var counts = RunCounts()
-        public var stillPending = 0
-        public var seconds = 0.0
-        public var error: String?
-        public var refusedSamples: [(rowNumber: Int, reason: String)] = []
+    package struct Outcome: Sendable {
+        package var runID: Int64
+        package var attempted = 0
+        package var counts = RunCounts()
+        package var stillPending = 0
+        package var seconds = 0.0
+        package var error: String?
+        package var refusedSamples: [(rowNumber: Int, reason: String)] = []
     }
 
     public static func execute(workspace: Workspace, job reference: String, output: any CommandOutput,
@@ -57,7 +57,7 @@ public enum RetryCommand {
 
     /// Resends every pending failed row of a job through `destination`, recording a run with
     /// trigger `retry`.
-    public static func retry(job: JobDefinition, state: StateStore, destination: any Destination, logger: Logger) async throws -> Outcome {
+    package static func retry(job: JobDefinition, state: StateStore, destination: any Destination, logger: Logger) async throws -> Outcome {
         let startedAt = StateStore.now()
         let started = ContinuousClock.now
         let lease = try RunLease(state: state, job: job.name, trigger: "retry", startedAt: startedAt)

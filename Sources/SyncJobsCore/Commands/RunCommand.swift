@@ -90,7 +90,7 @@ public enum RunCommand {
     }
 
     /// The one-line summary printed at the end of a run.
-    public static func summary(_ result: RunResult) -> String {
+    package static func summary(_ result: RunResult) -> String {
         let c = result.counts
         let rate = result.seconds > 0 ? Int(Double(c.rowsRead) / result.seconds) : 0
         var parts: [String] = []

@@ -4,7 +4,7 @@ import Logging
 /// `jobs schedule JOB [--after T] [-n N] [--json]`: the next fire times, so anyone can check the rules.
 public enum ScheduleCommand {
     public static func execute(workspace: Workspace, job reference: String, after: String?, count: Int, json: Bool,
-                               output: any CommandOutput, now: Int64 = StateStore.now()) -> ExitStatus {
+                               output: any CommandOutput, now: Int64 = SystemClock().now()) -> ExitStatus {
         guard let job = workspace.loadJob(reference, output: output) else { return .invalid }
         var start = now
         if let after {
@@ -25,7 +25,7 @@ public enum ScheduleCommand {
     }
 
     /// The schedule in words, for status and plan.
-    public static func describe(_ schedule: ScheduleSpec, now: Int64) -> String {
+    package static func describe(_ schedule: ScheduleSpec, now: Int64) -> String {
         switch schedule.kind {
         case .onDemand: return "on_demand: runs only with 'jobs run'"
         case .once:
@@ -40,7 +40,7 @@ public enum ScheduleCommand {
     }
 
     /// The next fire time no run has covered: `now` when one is due already.
-    public static func nextRun(_ schedule: ScheduleSpec, state: ScheduleState, now: Int64) -> Int64? {
+    package static func nextRun(_ schedule: ScheduleSpec, state: ScheduleState, now: Int64) -> Int64? {
         var machine = SchedulerStateMachine()
         machine.update(name: "job", schedule: schedule, lastFire: state.lastFireTime, paused: false, now: now)
         return machine.nextFire(name: "job", now: now)
@@ -50,7 +50,7 @@ public enum ScheduleCommand {
 /// `jobs pause JOB` and `jobs resume JOB`.
 public enum PauseCommand {
     public static func execute(workspace: Workspace, job reference: String, pause: Bool, output: any CommandOutput,
-                               now: Int64 = StateStore.now()) -> ExitStatus {
+                               now: Int64 = SystemClock().now()) -> ExitStatus {
         guard let job = workspace.loadJob(reference, output: output) else { return .invalid }
         do {
             let state = try workspace.openState()
@@ -133,13 +133,13 @@ public enum HistoryCommand {
 /// `jobs backfill JOB --from T1 [--to T2] [--dry-run] [--again]`: re-sends a past range in windows,
 /// each a recorded run, without moving the live checkpoint.
 public enum BackfillCommand {
-    public struct Window: Sendable, Equatable {
-        public var range: ExplicitWindow
-        public var key: BackfillWindowKey
+    package struct Window: Sendable, Equatable {
+        package var range: ExplicitWindow
+        package var key: BackfillWindowKey
     }
 
     /// The windows of `[from, to)`: one schedule frequency (or `sync.backfill_window`) each.
-    public static func windows(job: JobDefinition, from: IteratorValue, to: IteratorValue) -> [Window] {
+    package static func windows(job: JobDefinition, from: IteratorValue, to: IteratorValue) -> [Window] {
         guard let type = job.sync.iteratorType else { return [] }
         var bounds: [IteratorValue] = [from]
         if type.isTime, case .int(let lower) = from, case .int(let upper) = to {
@@ -154,10 +154,14 @@ public enum BackfillCommand {
     }
 
     public static func execute(workspace: Workspace, job reference: String, from fromText: String, to toText: String?,
-                               dryRun: Bool, again: Bool, output: any CommandOutput, logger: Logger,
-                               now: Int64 = StateStore.now(),
-                               makeDestination: (JobDefinition) throws -> any Destination = { try DestinationFactory.make(for: $0) })
-        async -> ExitStatus {
+                               dryRun: Bool, again: Bool, output: any CommandOutput, logger: Logger) async -> ExitStatus {
+        await execute(workspace: workspace, job: reference, from: fromText, to: toText, dryRun: dryRun, again: again,
+                      output: output, logger: logger, now: SystemClock().now(), makeDestination: { try DestinationFactory.make(for: $0) })
+    }
+
+    package static func execute(workspace: Workspace, job reference: String, from fromText: String, to toText: String?,
+                                dryRun: Bool, again: Bool, output: any CommandOutput, logger: Logger, now: Int64,
+                                makeDestination: (JobDefinition) throws -> any Destination) async -> ExitStatus {
         guard let job = workspace.loadJob(reference, output: output) else { return .invalid }
         guard job.sync.mode == .incremental, let type = job.sync.iteratorType else {
             output.err("\(job.name) is a full sync: every run sends every row, so there is nothing to backfill; use 'jobs run \(job.name)'")

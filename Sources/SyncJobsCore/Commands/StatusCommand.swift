@@ -2,11 +2,11 @@ import Foundation
 
 /// `jobs status [JOB] [--json]`: checkpoints, recent runs and rejected rows.
 public enum StatusCommand {
-    public static let recentRuns = 5
-    public static let recentRejected = 5
+    package static let recentRuns = 5
+    package static let recentRejected = 5
 
     public static func execute(workspace: Workspace, job reference: String?, json: Bool, output: any CommandOutput,
-                               now: Int64 = StateStore.now()) -> ExitStatus {
+                               now: Int64 = SystemClock().now()) -> ExitStatus {
         var jobs: [JobDefinition] = []
         do {
             let paths = try reference.map { [try workspace.locate($0)] } ?? workspace.jobFiles()

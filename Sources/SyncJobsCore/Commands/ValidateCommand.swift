@@ -45,7 +45,7 @@ public enum ValidateCommand {
     }
 
     /// Every diagnostic for one job file: its syntax and keys, then its mapping against the source.
-    public static func validate(path: String) -> [Diagnostic] {
+    package static func validate(path: String) -> [Diagnostic] {
         let job: JobDefinition
         var diagnostics: [Diagnostic]
         do {

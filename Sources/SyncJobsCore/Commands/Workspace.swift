@@ -2,8 +2,8 @@ import Foundation
 
 /// Where the job files and the state database are.
 public struct Workspace: Sendable {
-    public var jobsDirectory: String
-    public var statePath: String
+    package var jobsDirectory: String
+    package var statePath: String
 
     /// `--jobs` (default `jobs`), and `--state`, else `JOBS_STATE`, else `.jobs/state.db` beside
     /// the jobs folder.
@@ -16,7 +16,7 @@ public struct Workspace: Sendable {
     }
 
     /// Every job file in the jobs folder (`.yaml` or `.yml`), sorted by name.
-    public func jobFiles() -> [String] {
+    package func jobFiles() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: jobsDirectory)) ?? []
         return names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { jobsDirectory + "/" + $0 }
     }
@@ -24,7 +24,7 @@ public struct Workspace: Sendable {
     /// Finds a job by file path or by name. A reference must resolve to exactly one job file, and
     /// no other file in the jobs folder may declare that job's name: the name keys the job's
     /// checkpoint, lock and history, so two files sharing one would share them too.
-    public func locate(_ reference: String) throws -> String {
+    package func locate(_ reference: String) throws -> String {
         let declared = declaredNames()
         let path: String
         if reference.hasSuffix(".yaml") || reference.hasSuffix(".yml") || reference.contains("/") {
@@ -70,7 +70,7 @@ public struct Workspace: Sendable {
         return shown.count <= 1 ? shown.joined() : shown.dropLast().joined(separator: ", ") + " and " + shown.last!
     }
 
-    public func openState() throws -> StateStore { try StateStore(path: statePath) }
+    package func openState() throws -> StateStore { try StateStore(path: statePath) }
 
     /// Finds and parses a job for a command, or prints why it cannot (the command then exits 2).
     func loadJob(_ reference: String, output: any CommandOutput) -> JobDefinition? {
@@ -84,10 +84,10 @@ public struct Workspace: Sendable {
 }
 
 /// A command-line mistake (exit code 2).
-public struct UsageError: Error, Equatable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+package struct UsageError: Error, Equatable, CustomStringConvertible {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }
 
 /// Where command output goes: standard output for results, standard error for progress and

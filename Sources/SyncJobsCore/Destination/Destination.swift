@@ -2,7 +2,7 @@ import Logging
 
 /// Where requests go. The engine hands a destination sealed requests, up to `maxInFlight` at a
 /// time, and stores a checkpoint only once every request before it has been acknowledged.
-public protocol Destination: Sendable {
+package protocol Destination: Sendable {
     /// How many requests may be outstanding at once. The engine keeps acknowledgements in order
     /// whatever order they complete in.
     var maxInFlight: Int { get }
@@ -23,27 +23,27 @@ public protocol Destination: Sendable {
 
 extension Destination {
     /// The Events API's limits, which the file destination keeps too: its lines are what would be POSTed.
-    public var packing: PackingLimits { .eventsAPI }
+    package var packing: PackingLimits { .eventsAPI }
 }
 
 /// What a destination says about one delivered request.
-public struct DeliveryResult: Sendable, Equatable {
+package struct DeliveryResult: Sendable, Equatable {
     /// Batches the destination refused, by index in the request, with its reason.
-    public var rejected: [RejectedBatch]
+    package var rejected: [RejectedBatch]
     /// Attempts that were repeated (after a 429, a 5xx, a timeout, a dropped or refused connection).
-    public var retries: Int
+    package var retries: Int
     /// HTTP requests made for it: every attempt that reached the server, and each half of a
     /// request split to find refused batches. Zero for destinations that are not HTTP.
-    public var httpRequests: Int
+    package var httpRequests: Int
     /// Times the request was held back before an attempt went out, because the destination
     /// throttled (429, `Retry-After`) or was close to its rate limit.
-    public var throttledWaits: Int
+    package var throttledWaits: Int
     /// Its share of the run's throttled wall time: the time during which any request of the run
     /// was held back, counted once however many waited together (see `ThrottledTime`). The
     /// shares of a run's requests add up to that time.
-    public var throttledMillis: Int64
+    package var throttledMillis: Int64
 
-    public init(rejected: [RejectedBatch] = [], retries: Int = 0, httpRequests: Int = 0, throttledWaits: Int = 0,
+    package init(rejected: [RejectedBatch] = [], retries: Int = 0, httpRequests: Int = 0, throttledWaits: Int = 0,
                 throttledMillis: Int64 = 0) {
         self.rejected = rejected
         self.retries = retries
@@ -52,7 +52,7 @@ public struct DeliveryResult: Sendable, Equatable {
         self.throttledMillis = throttledMillis
     }
 
-    public mutating func add(_ other: DeliveryResult, indexOffset map: (Int) -> Int) {
+    package mutating func add(_ other: DeliveryResult, indexOffset map: (Int) -> Int) {
         rejected += other.rejected.map { RejectedBatch(index: map($0.index), reason: $0.reason) }
         retries += other.retries
         httpRequests += other.httpRequests
@@ -60,22 +60,22 @@ public struct DeliveryResult: Sendable, Equatable {
         throttledMillis += other.throttledMillis
     }
 
-    public static let accepted = DeliveryResult()
+    package static let accepted = DeliveryResult()
 }
 
-public struct RejectedBatch: Sendable, Equatable {
-    public var index: Int
-    public var reason: String
+package struct RejectedBatch: Sendable, Equatable {
+    package var index: Int
+    package var reason: String
 
-    public init(index: Int, reason: String) {
+    package init(index: Int, reason: String) {
         self.index = index
         self.reason = reason
     }
 }
 
 /// Opens the destination a job names.
-public enum DestinationFactory {
-    public static func make(for job: JobDefinition, logger: Logger = Logger(label: "syncjobs")) throws -> any Destination {
+package enum DestinationFactory {
+    package static func make(for job: JobDefinition, logger: Logger = Logger(label: "syncjobs")) throws -> any Destination {
         switch job.destination.kind {
         case .file(let path):
             return try FileDestination(path: path)
@@ -87,9 +87,9 @@ public enum DestinationFactory {
 
 /// A request the destination could not deliver: carries the request so its rows can be kept for
 /// `jobs retry`.
-public struct UndeliveredRequest: Error, CustomStringConvertible {
-    public var request: PackedRequest
-    public var underlying: Error
+package struct UndeliveredRequest: Error, CustomStringConvertible {
+    package var request: PackedRequest
+    package var underlying: Error
 
-    public var description: String { ErrorText.describe(underlying) }
+    package var description: String { ErrorText.describe(underlying) }
 }

@@ -5,15 +5,15 @@ import Glibc
 
 /// Appends each request as one NDJSON line: the JSON array of batches exactly as it would be
 /// POSTed. The default destination, so every job works offline and can be inspected.
-public final class FileDestination: Destination, @unchecked Sendable {
+package final class FileDestination: Destination, @unchecked Sendable {
     // @unchecked: the descriptor is written only under `lock`.
     private let lock = NSLock()
     private var fd: Int32
-    public let path: String
+    package let path: String
 
-    public var maxInFlight: Int { 1 }
+    package var maxInFlight: Int { 1 }
 
-    public init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
@@ -33,7 +33,7 @@ public final class FileDestination: Destination, @unchecked Sendable {
         if fd >= 0 { _ = Glibc.close(fd) }
     }
 
-    public func send(_ request: PackedRequest) async throws -> DeliveryResult {
+    package func send(_ request: PackedRequest) async throws -> DeliveryResult {
         try lock.withLock {
             // The body and its newline in one call (writev), without copying the body per request.
             try request.body.withUnsafeBytes { body in try writeLine(body) }
@@ -64,7 +64,7 @@ public final class FileDestination: Destination, @unchecked Sendable {
         }
     }
 
-    public func makeDurable() async throws {
+    package func makeDurable() async throws {
         try lock.withLock {
             if fsync(fd) != 0 {
                 throw DestinationError("cannot flush '\(path)' to disk: \(String(cString: strerror(errno)))")
@@ -72,13 +72,13 @@ public final class FileDestination: Destination, @unchecked Sendable {
         }
     }
 
-    public func close() async throws {
+    package func close() async throws {
         try await makeDurable()
     }
 }
 
-public struct DestinationError: Error, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+package struct DestinationError: Error, CustomStringConvertible {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }

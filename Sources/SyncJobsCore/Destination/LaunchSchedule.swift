@@ -3,24 +3,24 @@
 ///
 /// The pause lasts until the latest deadline any answer asked for: a 429's `Retry-After`, or the
 /// backoff of a 429 without one. A shorter deadline never cuts a longer one short.
-public struct LaunchSchedule: Sendable, Equatable {
-    public private(set) var pacer: Pacer
-    public private(set) var pausedUntil: Duration = .zero
+package struct LaunchSchedule: Sendable, Equatable {
+    package private(set) var pacer: Pacer
+    package private(set) var pausedUntil: Duration = .zero
 
-    public init(pacing: PacingPolicy) { pacer = Pacer(policy: pacing) }
+    package init(pacing: PacingPolicy) { pacer = Pacer(policy: pacing) }
 
     /// The earliest time the next request may go out.
-    public var nextLaunch: Duration { max(pausedUntil, pacer.nextLaunch ?? .zero) }
+    package var nextLaunch: Duration { max(pausedUntil, pacer.nextLaunch ?? .zero) }
 
-    public func pauseRemaining(at now: Duration) -> Duration { max(.zero, pausedUntil - now) }
+    package func pauseRemaining(at now: Duration) -> Duration { max(.zero, pausedUntil - now) }
 
-    public mutating func pause(until deadline: Duration) {
+    package mutating func pause(until deadline: Duration) {
         pausedUntil = max(pausedUntil, deadline)
     }
 
     /// Launches a request at `now` when its turn has come; false when it must wait until
     /// `nextLaunch`.
-    public mutating func launch(at now: Duration) -> Bool {
+    package mutating func launch(at now: Duration) -> Bool {
         guard now >= nextLaunch else { return false }
         pacer.launched(at: now)
         return true
@@ -28,5 +28,5 @@ public struct LaunchSchedule: Sendable, Equatable {
 
     /// See `Pacer.observe(percentUsed:)`: true when waiting requests may go sooner.
     @discardableResult
-    public mutating func observe(percentUsed: Double) -> Bool { pacer.observe(percentUsed: percentUsed) }
+    package mutating func observe(percentUsed: Double) -> Bool { pacer.observe(percentUsed: percentUsed) }
 }

@@ -1,14 +1,14 @@
 import Foundation
 
 /// The key and secret, read when the destination opens; only the Basic auth header is kept.
-public struct MParticleCredentials: Sendable {
-    public let authorization: String
+package struct MParticleCredentials: Sendable {
+    package let authorization: String
 
-    public init(key: String, secret: String) {
+    package init(key: String, secret: String) {
         authorization = "Basic " + Data((key + ":" + secret).utf8).base64EncodedString()
     }
 
-    public static func resolve(_ spec: MParticleSpec, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MParticleCredentials {
+    package static func resolve(_ spec: MParticleSpec, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MParticleCredentials {
         MParticleCredentials(key: try read(spec.apiKey, "api_key", environment), secret: try read(spec.apiSecret, "api_secret", environment))
     }
 

@@ -19,9 +19,9 @@ import Synchronization
 /// - 400 (and 413): bisects the request to find the batches the server refuses; those are
 ///   reported as rejected with the server's message and the rest are delivered.
 /// - 401/403: stops at once, naming the pod; the secret is never printed or logged.
-public final class MParticleDestination: Destination, Sendable {
-    public let spec: MParticleSpec
-    public var maxInFlight: Int { spec.maxInFlight }
+package final class MParticleDestination: Destination, Sendable {
+    package let spec: MParticleSpec
+    package var maxInFlight: Int { spec.maxInFlight }
 
     private let authorization: String
     private let clock: any SyncClock
@@ -42,10 +42,10 @@ public final class MParticleDestination: Destination, Sendable {
     }
 
     /// Events older than this go to the historical endpoint (`historical: auto`).
-    public static let historicalAge: Int64 = 30 * 86_400_000
+    package static let historicalAge: Int64 = 30 * 86_400_000
     static let maxResponseBytes = 64 * 1024
 
-    public init(spec: MParticleSpec, credentials: MParticleCredentials, logger: Logger = Logger(label: "syncjobs.mparticle"),
+    package init(spec: MParticleSpec, credentials: MParticleCredentials, logger: Logger = Logger(label: "syncjobs.mparticle"),
                 clock: any SyncClock = SystemClock(), policy: RetryPolicy = RetryPolicy(),
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
         self.spec = spec
@@ -62,7 +62,7 @@ public final class MParticleDestination: Destination, Sendable {
 
     // MARK: Destination
 
-    public func send(_ request: PackedRequest) async throws -> DeliveryResult {
+    package func send(_ request: PackedRequest) async throws -> DeliveryResult {
         let historicalBefore = clock.now() - Self.historicalAge
         var historical: [Int] = []
         if spec.historical == .auto {
@@ -82,9 +82,9 @@ public final class MParticleDestination: Destination, Sendable {
         return result
     }
 
-    public func makeDurable() async throws {}
+    package func makeDurable() async throws {}
 
-    public func close() async throws {
+    package func close() async throws {
         let (client, group) = state.withLock { state -> (HTTPClient?, MultiThreadedEventLoopGroup?) in
             state.closed = true
             defer { state.client = nil; state.group = nil }
@@ -323,9 +323,9 @@ public final class MParticleDestination: Destination, Sendable {
     }
 }
 
-public struct MParticleError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+package struct MParticleError: Error, CustomStringConvertible, Sendable {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }
 

@@ -1,11 +1,11 @@
 /// When to slow down: the `X-mp-rate-limit-percentage-used` thresholds and the spacing bounds.
-public struct PacingPolicy: Sendable, Equatable {
-    public var slowAbove: Double
-    public var relaxBelow: Double
-    public var minSpacing: Duration
-    public var maxSpacing: Duration
+package struct PacingPolicy: Sendable, Equatable {
+    package var slowAbove: Double
+    package var relaxBelow: Double
+    package var minSpacing: Duration
+    package var maxSpacing: Duration
 
-    public init(slowAbove: Double = 80, relaxBelow: Double = 50, minSpacing: Duration = .milliseconds(50),
+    package init(slowAbove: Double = 80, relaxBelow: Double = 50, minSpacing: Duration = .milliseconds(50),
                 maxSpacing: Duration = .seconds(2)) {
         self.slowAbove = slowAbove
         self.relaxBelow = relaxBelow
@@ -22,28 +22,28 @@ public struct PacingPolicy: Sendable, Equatable {
 /// `relaxBelow` it halves, and under `minSpacing` pacing stops. The spacing is measured from the
 /// previous launch and applies to one launch at a time: when it shrinks, the next request may go
 /// sooner, but the ones queued behind it still go one gap apart, never all at once.
-public struct Pacer: Sendable, Equatable {
-    public let policy: PacingPolicy
+package struct Pacer: Sendable, Equatable {
+    package let policy: PacingPolicy
     /// The gap between launches now; zero when not pacing.
-    public private(set) var spacing: Duration = .zero
-    public private(set) var lastLaunch: Duration?
+    package private(set) var spacing: Duration = .zero
+    package private(set) var lastLaunch: Duration?
 
-    public init(policy: PacingPolicy) { self.policy = policy }
+    package init(policy: PacingPolicy) { self.policy = policy }
 
     /// The earliest time the next request may go out, or nil when any time will do.
-    public var nextLaunch: Duration? {
+    package var nextLaunch: Duration? {
         guard spacing > .zero, let lastLaunch else { return nil }
         return lastLaunch + spacing
     }
 
-    public mutating func launched(at time: Duration) {
+    package mutating func launched(at time: Duration) {
         lastLaunch = time
     }
 
     /// Takes one answer's `X-mp-rate-limit-percentage-used`. Returns true when the spacing shrank,
     /// so a request waiting for its turn may go sooner.
     @discardableResult
-    public mutating func observe(percentUsed: Double) -> Bool {
+    package mutating func observe(percentUsed: Double) -> Bool {
         let before = spacing
         if percentUsed >= policy.slowAbove {
             if spacing == .zero {

@@ -2,20 +2,20 @@ import Foundation
 
 /// How a destination retries: exponential backoff with full jitter, `Retry-After`, the
 /// `retry_for` budget of one request, and the pacing figures.
-public struct RetryPolicy: Sendable {
+package struct RetryPolicy: Sendable {
     /// Backoff ceiling for the first retry; doubles with each retry up to `maxBackoff`.
-    public var baseBackoff: Duration
-    public var maxBackoff: Duration
+    package var baseBackoff: Duration
+    package var maxBackoff: Duration
     /// At or above this `X-mp-rate-limit-percentage-used`, request launches are spaced out; below
     /// `relaxBelow` the spacing shrinks again.
-    public var slowAbove: Double
-    public var relaxBelow: Double
+    package var slowAbove: Double
+    package var relaxBelow: Double
     /// Spacing between request launches when slowing down: starts at `minSpacing`, grows by half
     /// while usage stays high, at most `maxSpacing`.
-    public var minSpacing: Duration
-    public var maxSpacing: Duration
+    package var minSpacing: Duration
+    package var maxSpacing: Duration
 
-    public init(baseBackoff: Duration = .milliseconds(500), maxBackoff: Duration = .seconds(30), slowAbove: Double = 80,
+    package init(baseBackoff: Duration = .milliseconds(500), maxBackoff: Duration = .seconds(30), slowAbove: Double = 80,
                 relaxBelow: Double = 50, minSpacing: Duration = .milliseconds(50), maxSpacing: Duration = .seconds(2)) {
         self.baseBackoff = baseBackoff
         self.maxBackoff = maxBackoff
@@ -25,14 +25,14 @@ public struct RetryPolicy: Sendable {
         self.maxSpacing = maxSpacing
     }
 
-    public var pacing: PacingPolicy {
+    package var pacing: PacingPolicy {
         PacingPolicy(slowAbove: slowAbove, relaxBelow: relaxBelow, minSpacing: minSpacing, maxSpacing: maxSpacing)
     }
 
     /// The wait before retry number `attempt + 1`: uniform in [0, min(maxBackoff, baseBackoff·2^attempt))
     /// for `random` uniform in [0, 1). Full jitter keeps requests that failed together from
     /// retrying together.
-    public func backoff(attempt: Int, random: Double) -> Duration {
+    package func backoff(attempt: Int, random: Double) -> Duration {
         let ceiling = min(maxBackoff.seconds, baseBackoff.seconds * pow(2, Double(min(max(attempt, 0), 30))))
         return .milliseconds(Int64((random * ceiling * 1000).rounded()))
     }
@@ -40,7 +40,7 @@ public struct RetryPolicy: Sendable {
     /// The wait a `Retry-After` header asks for: delta-seconds (what mParticle sends) or an HTTP
     /// date, measured from `now`. Nil when the header is missing or unreadable; a date in the past
     /// is no wait.
-    public static func retryAfter(_ header: String?, now: Date) -> Duration? {
+    package static func retryAfter(_ header: String?, now: Date) -> Duration? {
         guard let text = header?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
         if let seconds = Int(text) { return .seconds(max(0, seconds)) }
         // Rare (mParticle sends seconds): a formatter per use keeps this free of shared state.
@@ -54,7 +54,7 @@ public struct RetryPolicy: Sendable {
 
     /// Whether waiting `pending` more before the next attempt would end past `retryFor`, counted
     /// from the request's first attempt (`elapsed` ago).
-    public static func wouldPass(retryFor: Duration, elapsed: Duration, pending: Duration) -> Bool {
+    package static func wouldPass(retryFor: Duration, elapsed: Duration, pending: Duration) -> Bool {
         elapsed + pending > retryFor
     }
 }

@@ -4,21 +4,21 @@
 /// The time is handed out in whole milliseconds as credits to the requests that finish waiting,
 /// each getting what accrued since the previous credit; the credits of a run add up to its
 /// throttled time.
-public struct ThrottledTime: Sendable, Equatable {
+package struct ThrottledTime: Sendable, Equatable {
     /// Requests waiting now.
-    public private(set) var waiting = 0
+    package private(set) var waiting = 0
     private var openedAt: Duration = .zero
     private var closed: Duration = .zero
     private var creditedMillis: Int64 = 0
 
-    public init() {}
+    package init() {}
 
     /// The throttled time up to `now`.
-    public func total(at now: Duration) -> Duration {
+    package func total(at now: Duration) -> Duration {
         closed + (waiting > 0 ? now - openedAt : .zero)
     }
 
-    public mutating func beginWait(at now: Duration) {
+    package mutating func beginWait(at now: Duration) {
         if waiting == 0 { openedAt = now }
         waiting += 1
     }
@@ -26,7 +26,7 @@ public struct ThrottledTime: Sendable, Equatable {
     /// Ends a wait and returns the credit: the throttled milliseconds not yet credited. A wait
     /// abandoned without launching (`credit: false`) leaves its time to the next credit.
     @discardableResult
-    public mutating func endWait(at now: Duration, credit: Bool = true) -> Int64 {
+    package mutating func endWait(at now: Duration, credit: Bool = true) -> Int64 {
         precondition(waiting > 0, "endWait without beginWait")
         waiting -= 1
         if waiting == 0 { closed += now - openedAt }

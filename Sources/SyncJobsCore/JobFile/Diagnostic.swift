@@ -1,38 +1,38 @@
 /// A position in a job file, 1-based like a compiler's.
-public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
-    public var file: String
-    public var line: Int
-    public var column: Int
+package struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    package var file: String
+    package var line: Int
+    package var column: Int
 
-    public init(file: String, line: Int, column: Int) {
+    package init(file: String, line: Int, column: Int) {
         self.file = file
         self.line = line
         self.column = column
     }
 
-    public var description: String { "\(file):\(line):\(column)" }
+    package var description: String { "\(file):\(line):\(column)" }
 }
 
 /// One problem found in a job file, printed like a compiler diagnostic:
 /// `jobs/shop.yaml:12:5: unknown key 'iteratr'; did you mean 'iterator'?`
-public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
-    public enum Severity: String, Sendable { case error, warning }
+package struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
+    package enum Severity: String, Sendable { case error, warning }
 
-    public var severity: Severity
-    public var location: SourceLocation
+    package var severity: Severity
+    package var location: SourceLocation
     /// What is wrong.
-    public var message: String
+    package var message: String
     /// How to fix it.
-    public var fix: String?
+    package var fix: String?
 
-    public init(_ severity: Severity = .error, at location: SourceLocation, _ message: String, fix: String? = nil) {
+    package init(_ severity: Severity = .error, at location: SourceLocation, _ message: String, fix: String? = nil) {
         self.severity = severity
         self.location = location
         self.message = message
         self.fix = fix
     }
 
-    public var description: String {
+    package var description: String {
         let prefix = severity == .warning ? "warning: " : ""
         if let fix { return "\(location): \(prefix)\(message); \(fix)" }
         return "\(location): \(prefix)\(message)"
@@ -40,13 +40,13 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Thrown when a job file does not validate; carries every problem found, not just the first.
-public struct JobFileError: Error, CustomStringConvertible {
-    public var diagnostics: [Diagnostic]
+package struct JobFileError: Error, CustomStringConvertible {
+    package var diagnostics: [Diagnostic]
 
-    public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+    package init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
 
-    public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
-    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+    package var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
+    package var description: String { diagnostics.map(\.description).joined(separator: "\n") }
 }
 
 /// Suggests the closest known word for a misspelt one ("did you mean").

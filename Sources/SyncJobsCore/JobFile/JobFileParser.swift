@@ -2,7 +2,7 @@ import Foundation
 import Yams
 
 /// Turns a job file into a `JobDefinition`, or every problem in it as diagnostics.
-public enum JobFileParser {
+package enum JobFileParser {
     static let rootKeys = ["name", "type", "source", "mapping", "identity_names", "sync", "schedule", "destination", "key"]
     static let sourceKeys = ["sqlite", "query", "table", "file", "format"]
     static let syncKeys = ["mode", "iterator", "iterator_type", "from", "lookback", "backfill_window"]
@@ -13,7 +13,7 @@ public enum JobFileParser {
     static let mappingKeys = ["column", "static", "ignore", "to", "type"]
 
     /// Loads and parses a job file. `displayPath` is how the file is named in diagnostics.
-    public static func load(path: String, displayPath: String? = nil) throws -> (JobDefinition, [Diagnostic]) {
+    package static func load(path: String, displayPath: String? = nil) throws -> (JobDefinition, [Diagnostic]) {
         let absolute = Paths.absolute(path)
         let shown = displayPath ?? Paths.display(absolute)
         guard let data = FileManager.default.contents(atPath: absolute) else {
@@ -27,7 +27,7 @@ public enum JobFileParser {
         return try parse(text, filePath: absolute, displayPath: shown)
     }
 
-    public static func parse(_ text: String, filePath: String, displayPath: String) throws -> (JobDefinition, [Diagnostic]) {
+    package static func parse(_ text: String, filePath: String, displayPath: String) throws -> (JobDefinition, [Diagnostic]) {
         let reader = YAMLReader(file: displayPath)
         let root: Node
         do {

@@ -1,16 +1,16 @@
 /// What the engine learns about a mapped batch besides its bytes.
-public struct BatchFacts: Sendable {
+package struct BatchFacts: Sendable {
     /// The event's `timestamp_unixtime_ms`, to route historical events.
-    public var eventTime: Int64?
+    package var eventTime: Int64?
     /// The hash behind `source_request_id`. Rows with one id are one record to mParticle, so the
     /// checkpoint also remembers delivered rows by it (no second hash per row).
-    public var requestID: RowHash?
+    package var requestID: RowHash?
 
-    public init() {}
+    package init() {}
 }
 
 /// The result of mapping one row.
-public enum MappedRow: Sendable {
+package enum MappedRow: Sendable {
     /// The batch JSON, ready to be packed into a request.
     case batch([UInt8])
     /// The row cannot be sent; the reason says which field and why.
@@ -23,8 +23,8 @@ public enum MappedRow: Sendable {
 /// (environment, mpid, user_identities, user_attributes, device_info, events), so equal rows give
 /// byte-identical batches. It reads the row's cells in its `RowBatch` and writes the common cases
 /// straight from the source's bytes (`FieldValue`); everything else goes through `ValueConversion`.
-public struct BatchBuilder: Sendable {
-    public let plan: MappingPlan
+package struct BatchBuilder: Sendable {
+    package let plan: MappingPlan
     private let environmentPrefix: [UInt8]
     /// Seeds the idempotency hashes with the job's name, so two jobs sending equal rows to one API
     /// key do not deduplicate each other.
@@ -79,7 +79,7 @@ public struct BatchBuilder: Sendable {
     /// For location and product fields: the key inside the nested object, by slot index.
     let nestedKeys: [Int: String]
 
-    public init(plan: MappingPlan) {
+    package init(plan: MappingPlan) {
         self.plan = plan
         var w = JSONWriter()
         w.raw("{\"environment\":")
@@ -124,12 +124,12 @@ public struct BatchBuilder: Sendable {
     struct Rejection: Error { var reason: String }
 
     /// Maps a row of values (tests, and callers with one row at hand).
-    public func map(_ values: [Value], extras: [Value.ObjectEntry] = []) -> MappedRow {
+    package func map(_ values: [Value], extras: [Value.ObjectEntry] = []) -> MappedRow {
         var facts = BatchFacts()
         return map(values, extras: extras, facts: &facts)
     }
 
-    public func map(_ values: [Value], extras: [Value.ObjectEntry] = [], facts: inout BatchFacts) -> MappedRow {
+    package func map(_ values: [Value], extras: [Value.ObjectEntry] = [], facts: inout BatchFacts) -> MappedRow {
         var batch = RowBatch(columnCount: plan.columns.count, capacity: 1)
         batch.startRow(number: 1)
         for index in 0..<plan.columns.count { batch.append(index < values.count ? values[index] : .null) }
@@ -141,7 +141,7 @@ public struct BatchBuilder: Sendable {
 
     /// Maps row `row` of `batch`, appending its batch to `w`; returns the reason when the row is
     /// rejected (and `w` is left as it was). `facts` says what the engine needs besides the bytes.
-    public func map(_ batch: RowBatch, row: Int, into w: inout JSONWriter, facts: inout BatchFacts) -> String? {
+    package func map(_ batch: RowBatch, row: Int, into w: inout JSONWriter, facts: inout BatchFacts) -> String? {
         let start = w.bytes.count
         facts = BatchFacts()
         do {

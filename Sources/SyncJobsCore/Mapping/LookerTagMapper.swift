@@ -2,15 +2,15 @@
 ///
 /// Each constant here is the action's own (looker-open-source/actions, `mparticle_enums.ts` and
 /// `mparticle_transaction.ts`), so a LookML model tagged for the action maps the same way here.
-public enum LookerTags {
+package enum LookerTags {
     /// An identity tag, the key the action writes, and the Events API's canonical key.
-    public struct Identity: Sendable {
-        public var tag: String
-        public var lookerKey: String
-        public var canonicalKey: String
+    package struct Identity: Sendable {
+        package var tag: String
+        package var lookerKey: String
+        package var canonicalKey: String
     }
 
-    public static let identities: [Identity] = [
+    package static let identities: [Identity] = [
         Identity(tag: "mp_customer_id", lookerKey: "customerid", canonicalKey: "customer_id"),
         Identity(tag: "mp_email", lookerKey: "email", canonicalKey: "email"),
         Identity(tag: "mp_facebook", lookerKey: "facebook", canonicalKey: "facebook"),
@@ -24,17 +24,17 @@ public enum LookerTags {
         Identity(tag: "mp_other4", lookerKey: "other4", canonicalKey: "other_id_4"),
     ]
 
-    public static let userAttribute = "mp_user_attribute"
-    public static let eventName = "mp_event_name"
-    public static let deviceInfo = "mp_device_info"
-    public static let customAttribute = "mp_custom_attribute"
+    package static let userAttribute = "mp_user_attribute"
+    package static let eventName = "mp_event_name"
+    package static let deviceInfo = "mp_device_info"
+    package static let customAttribute = "mp_custom_attribute"
 
     /// Tags whose value goes to a field of the event's `data`, by field name.
     ///
     /// Not the action's: `mp_event_id` goes to `source_message_id` (as text), the id mParticle
     /// recognises an event by. The action writes it to `event_id`, an int64 that mParticle's
     /// server sets, so the usual string ids (`e0`, UUIDs) would make every row rejected.
-    public static let eventData: [(tag: String, field: String)] = [
+    package static let eventData: [(tag: String, field: String)] = [
         ("mp_custom_event_type", "custom_event_type"),
         ("mp_event_id", "source_message_id"),
         ("mp_timestamp_unixtime_ms", "timestamp_unixtime_ms"),
@@ -43,7 +43,7 @@ public enum LookerTags {
     ]
 
     /// The only `device_info` fields the action sends (`VALID_DEVICE_INFO_FIELDS`, 36 names).
-    public static let deviceInfoFields: [String] = [
+    package static let deviceInfoFields: [String] = [
         "brand", "product", "device", "android_uuid", "device_manufacturer", "platform", "os_version", "device_model",
         "screen_height", "screen_width", "screen_dpi", "device_country", "locale_language", "locale_country",
         "network_country", "network_carrier", "network_code", "network_mobile_country_code", "timezone_offset",
@@ -54,20 +54,20 @@ public enum LookerTags {
     ]
 
     /// The event name the action sends when no field is tagged `mp_event_name`.
-    public static let defaultEventName = "looker_custom_event"
+    package static let defaultEventName = "looker_custom_event"
     /// The custom event type it sends when no field is tagged `mp_custom_event_type`.
-    public static let defaultCustomEventType = "other"
+    package static let defaultCustomEventType = "other"
     /// The action's words when no field carries an identity tag.
-    public static let noIdentityMessage = "Each row must specify at least 1 identity tag."
+    package static let noIdentityMessage = "Each row must specify at least 1 identity tag."
 
-    public static var allTags: [String] {
+    package static var allTags: [String] {
         identities.map(\.tag) + [userAttribute, eventName, deviceInfo] + eventData.map(\.tag) + [customAttribute]
     }
 
     /// The tag that counts for a field (the action's `getTag`): none when the list is empty or
     /// its first element is falsy (`""`, null, false, 0), else the first element starting with
     /// `mp_` (case-sensitive). Later tags are never looked at.
-    public static func effectiveTag(_ tags: [Value]) -> String? {
+    package static func effectiveTag(_ tags: [Value]) -> String? {
         guard let first = tags.first, !isFalsy(first) else { return nil }
         for tag in tags {
             if case .string(let text) = tag, text.hasPrefix("mp_") { return text }
@@ -88,43 +88,43 @@ public enum LookerTags {
     }
 
     /// `device_info` key of a field: its name after the first `.`, or the whole name.
-    public static func deviceInfoKey(_ fieldName: String) -> String {
+    package static func deviceInfoKey(_ fieldName: String) -> String {
         guard let dot = fieldName.firstIndex(of: ".") else { return fieldName }
         return String(fieldName[fieldName.index(after: dot)...])
     }
 
     /// Attribute names are `looker_` plus the field name, dot and all (`looker_users.ltv`).
-    public static func attributeName(_ fieldName: String) -> String { "looker_" + fieldName }
+    package static func attributeName(_ fieldName: String) -> String { "looker_" + fieldName }
 }
 
 /// The mapping derived from a Looker result's tags: what each field becomes, as mapping entries
 /// for the ordinary `MappingCompiler`, and a table for `jobs plan`.
-public struct LookerDerivedMapping: Sendable {
-    public struct Row: Sendable {
-        public var field: LookerField
+package struct LookerDerivedMapping: Sendable {
+    package struct Row: Sendable {
+        package var field: LookerField
         /// The tag that counts (see `LookerTags.effectiveTag`); nil when there is none.
-        public var tag: String?
+        package var tag: String?
         /// The path written, with identity keys in the job's spelling; nil when not sent.
-        public var target: String?
+        package var target: String?
         /// Why the field is not sent, or which field replaced it.
-        public var note: String?
+        package var note: String?
     }
 
-    public var kind: JobDefinition.Kind
-    public var identityNames: LookerTagMapping.IdentityNames
+    package var kind: JobDefinition.Kind
+    package var identityNames: LookerTagMapping.IdentityNames
     /// One row per field, in the action's visit order.
-    public var rows: [Row]
+    package var rows: [Row]
     /// Values the action fills in when no field is tagged for them: (path, value).
-    public var defaults: [(target: String, value: String)]
-    public var entries: [MappingEntry]
-    public var diagnostics: [Diagnostic]
-    public var hasIdentityField: Bool
+    package var defaults: [(target: String, value: String)]
+    package var entries: [MappingEntry]
+    package var diagnostics: [Diagnostic]
+    package var hasIdentityField: Bool
 }
 
 /// Derives a job's mapping from LookML tags, following the Looker mParticle action rule by rule,
 /// and compiles it with the same `MappingCompiler` as a written mapping.
-public enum LookerTagMapper {
-    public static func derive(fields: [LookerField], kind: JobDefinition.Kind, identityNames: LookerTagMapping.IdentityNames,
+package enum LookerTagMapper {
+    package static func derive(fields: [LookerField], kind: JobDefinition.Kind, identityNames: LookerTagMapping.IdentityNames,
                               at location: SourceLocation) -> LookerDerivedMapping {
         var rows: [LookerDerivedMapping.Row] = []
         var diagnostics: [Diagnostic] = []

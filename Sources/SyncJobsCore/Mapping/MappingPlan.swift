@@ -2,56 +2,56 @@
 ///
 /// Compiling once per run moves every name lookup, path parse and collision check out of the
 /// per-row path; `BatchBuilder` then only indexes arrays.
-public struct MappingPlan: Sendable {
-    public enum Input: Sendable, Hashable {
+package struct MappingPlan: Sendable {
+    package enum Input: Sendable, Hashable {
         case column(Int)
         case constant(Value)
     }
 
-    public struct Slot: Sendable {
-        public var target: Target
-        public var input: Input
-        public var type: ValueType?
+    package struct Slot: Sendable {
+        package var target: Target
+        package var input: Input
+        package var type: ValueType?
         /// The key under which the value is written (attribute name, identity key, field name).
-        public var key: String
-        public var kind: FieldKind
-        public var sourceName: String
+        package var key: String
+        package var kind: FieldKind
+        package var sourceName: String
     }
 
-    public var jobKind: JobDefinition.Kind
-    public var environment: Environment
-    public var columns: [String]
+    package var jobKind: JobDefinition.Kind
+    package var environment: Environment
+    package var columns: [String]
 
-    public var mpid: Slot?
-    public var identities: [Slot] = []
-    public var userAttributes: [Slot] = []
-    public var deviceInfo: [Slot] = []
+    package var mpid: Slot?
+    package var identities: [Slot] = []
+    package var userAttributes: [Slot] = []
+    package var deviceInfo: [Slot] = []
     /// Event type fixed by the job (`static:` or the custom_event default) or read per row.
-    public var staticEventType: String?
-    public var eventTypeSlot: Slot?
+    package var staticEventType: String?
+    package var eventTypeSlot: Slot?
     /// Event data fields in the order they are written.
-    public var eventData: [Slot] = []
-    public var customAttributes: [Slot] = []
-    public var customFlags: [Slot] = []
+    package var eventData: [Slot] = []
+    package var customAttributes: [Slot] = []
+    package var customFlags: [Slot] = []
     /// Where keys of a JSON record that are not columns go (`$unmapped`), if anywhere.
-    public var extrasTarget: Target?
+    package var extrasTarget: Target?
     /// Names already written by the wildcard target's section, so extras cannot collide.
     var extrasTakenNames: Set<String> = []
     /// For `mapping: looker`: how each field of the Looker result was mapped, for `jobs plan`.
-    public var lookerMapping: LookerDerivedMapping? = nil
+    package var lookerMapping: LookerDerivedMapping? = nil
 
     /// Idempotency: `source_request_id` (and each event's `source_message_id`) are derived from the
     /// job's name and either the `key:` columns (with the iterator column in incremental jobs) or
     /// the batch's content.
-    public var jobName: String = ""
+    package var jobName: String = ""
     /// Set for deliveries that must not share ids with earlier ones (a backfill's resend, which
     /// mParticle would otherwise drop as a repeat): it is mixed into every id.
-    public var idScope: String?
-    public var keyColumns: [Int]?
-    public var iteratorColumn: Int?
+    package var idScope: String?
+    package var keyColumns: [Int]?
+    package var iteratorColumn: Int?
 
     /// One line per mapped target, for `jobs plan`.
-    public var summary: [(source: String, target: String)] {
+    package var summary: [(source: String, target: String)] {
         var rows: [(String, String)] = []
         let all = [mpid].compactMap { $0 } + identities + userAttributes + deviceInfo + [eventTypeSlot].compactMap { $0 }
             + eventData + customAttributes + customFlags
@@ -63,9 +63,9 @@ public struct MappingPlan: Sendable {
 }
 
 /// Compiles job mapping entries against the source's columns.
-public enum MappingCompiler {
+package enum MappingCompiler {
     /// Compiles a job's mapping against an opened source's columns.
-    public static func compile(job: JobDefinition, for source: any OpenedSource) -> (MappingPlan?, [Diagnostic]) {
+    package static func compile(job: JobDefinition, for source: any OpenedSource) -> (MappingPlan?, [Diagnostic]) {
         if let rule = job.lookerTagMapping {
             return LookerTagMapper.compile(job: job, rule: rule, for: source)
         }
@@ -88,7 +88,7 @@ public enum MappingCompiler {
         "product_action.products.added_to_cart_time_ms", "product_action.products.total_product_amount",
     ]
 
-    public static func compile(job: JobDefinition, columns: [String], acceptsExtraKeys: Bool,
+    package static func compile(job: JobDefinition, columns: [String], acceptsExtraKeys: Bool,
                                sourceDescription: String) -> (MappingPlan?, [Diagnostic]) {
         var diagnostics: [Diagnostic] = []
         func error(_ at: SourceLocation, _ message: String, fix: String? = nil) {

@@ -1,5 +1,5 @@
 /// What a mapped value must be to go into a given place in a batch.
-public indirect enum FieldKind: Sendable, Hashable {
+package indirect enum FieldKind: Sendable, Hashable {
     /// A JSON string; numbers are written as text. Empty text counts as absent.
     case identity
     /// A string, at most `maxLength` characters; numbers become text.
@@ -20,7 +20,7 @@ public indirect enum FieldKind: Sendable, Hashable {
 }
 
 /// Where a `to:` path writes in a batch.
-public enum Target: Sendable, Hashable {
+package enum Target: Sendable, Hashable {
     case mpid
     case identity(String)
     case userAttribute(String)
@@ -34,14 +34,14 @@ public enum Target: Sendable, Hashable {
     case customFlag(String)
     case customFlagsAll
 
-    public var isEvent: Bool {
+    package var isEvent: Bool {
         switch self {
         case .eventType, .eventData, .customAttribute, .customAttributesAll, .customFlag, .customFlagsAll: return true
         default: return false
         }
     }
 
-    public var isWildcard: Bool {
+    package var isWildcard: Bool {
         switch self {
         case .userAttributesAll, .customAttributesAll, .customFlagsAll: return true
         default: return false
@@ -49,7 +49,7 @@ public enum Target: Sendable, Hashable {
     }
 
     /// The path as written in job files, canonical spelling.
-    public var path: String {
+    package var path: String {
         switch self {
         case .mpid: return "mpid"
         case .identity(let k): return "user_identities.\(k)"
@@ -65,7 +65,7 @@ public enum Target: Sendable, Hashable {
         }
     }
 
-    public var kind: FieldKind {
+    package var kind: FieldKind {
         switch self {
         case .mpid: return .integer
         case .identity: return .identity
@@ -80,31 +80,31 @@ public enum Target: Sendable, Hashable {
 
 /// The places a mapping may write, with their types: mParticle's Events API batch fields
 /// (see README "Mapping targets").
-public enum TargetCatalog {
+package enum TargetCatalog {
     /// Canonical Events API identity keys.
-    public static let identityKeys: [String] = [
+    package static let identityKeys: [String] = [
         "customer_id", "email", "other", "other_id_2", "other_id_3", "other_id_4", "other_id_5", "other_id_6",
         "other_id_7", "other_id_8", "other_id_9", "other_id_10", "mobile_number", "phone_number_2", "phone_number_3",
         "facebook", "google", "microsoft", "twitter", "yahoo", "alias", "facebook_custom_audience_id",
     ]
 
     /// Legacy spellings (IDSync, the Looker action, mParticle's CSV docs) accepted as input.
-    public static let identityAliases: [String: String] = {
+    package static let identityAliases: [String: String] = {
         var aliases = ["customerid": "customer_id", "facebookcustomaudienceid": "facebook_custom_audience_id"]
         for n in 2...10 { aliases["other\(n)"] = "other_id_\(n)" }
         return aliases
     }()
 
-    public static let platforms = ["iOS", "Android", "web", "tvOS", "roku", "out_of_band", "alexa", "smart_tv", "fire_tv", "xbox", "desktop"]
+    package static let platforms = ["iOS", "Android", "web", "tvOS", "roku", "out_of_band", "alexa", "smart_tv", "fire_tv", "xbox", "desktop"]
 
     /// device_info fields that identify a device, so a batch carrying one has an identity.
-    public static let deviceIdentityFields: Set<String> = [
+    package static let deviceIdentityFields: Set<String> = [
         "android_uuid", "ios_advertising_id", "ios_idfv", "android_advertising_id", "roku_advertising_id",
         "roku_publisher_id", "fire_advertising_id", "push_token", "amp_id", "microsoft_advertising_id",
         "microsoft_publisher_id",
     ]
 
-    public static let deviceInfo: [String: FieldKind] = {
+    package static let deviceInfo: [String: FieldKind] = {
         var fields: [String: FieldKind] = [:]
         for f in ["brand", "product", "device", "android_uuid", "device_manufacturer", "os_version", "device_model",
                   "device_country", "locale_language", "locale_country", "network_country", "network_carrier",
@@ -128,23 +128,23 @@ public enum TargetCatalog {
         return fields
     }()
 
-    public static let eventTypes = ["custom_event", "screen_view", "commerce_event", "session_start", "session_end"]
+    package static let eventTypes = ["custom_event", "screen_view", "commerce_event", "session_start", "session_end"]
 
-    public static let customEventTypes = ["navigation", "location", "search", "transaction", "user_content",
+    package static let customEventTypes = ["navigation", "location", "search", "transaction", "user_content",
                                           "user_preference", "social", "other", "media", "attribution"]
 
-    public static let productActions = ["add_to_cart", "remove_from_cart", "checkout", "checkout_option", "click",
+    package static let productActions = ["add_to_cart", "remove_from_cart", "checkout", "checkout_option", "click",
                                         "view_detail", "purchase", "refund", "add_to_wishlist", "remove_from_wish_list"]
 
     /// An event data field: its type and the event types that carry it.
-    public struct EventField: Sendable {
-        public var kind: FieldKind
-        public var eventTypes: Set<String>
+    package struct EventField: Sendable {
+        package var kind: FieldKind
+        package var eventTypes: Set<String>
     }
 
     static let allEvents = Set(eventTypes)
 
-    public static let eventData: [String: EventField] = {
+    package static let eventData: [String: EventField] = {
         var fields: [String: EventField] = [:]
         func add(_ name: String, _ kind: FieldKind, _ types: Set<String> = allEvents) {
             fields[name] = EventField(kind: kind, eventTypes: types)
@@ -182,24 +182,24 @@ public enum TargetCatalog {
     }()
 
     /// Which event types may carry custom attributes and custom flags.
-    public static let customAttributeEventTypes: Set<String> = ["custom_event", "screen_view", "commerce_event", "session_end"]
-    public static let customFlagEventTypes: Set<String> = ["custom_event", "screen_view", "commerce_event"]
+    package static let customAttributeEventTypes: Set<String> = ["custom_event", "screen_view", "commerce_event", "session_end"]
+    package static let customFlagEventTypes: Set<String> = ["custom_event", "screen_view", "commerce_event"]
 
     /// Patterns shown when a path is not recognised.
-    public static let userModePatterns = [
+    package static let userModePatterns = [
         "mpid", "user_identities.<key>", "user_attributes.<name>", "user_attributes.*", "device_info.<field>",
     ]
-    public static let eventModePatterns = userModePatterns + [
+    package static let eventModePatterns = userModePatterns + [
         "events.event_type", "events.data.<field>", "events.data.custom_attributes.<name>",
         "events.data.custom_attributes.*", "events.data.custom_flags.<name>", "events.data.custom_flags.*",
     ]
 
-    public enum ParseFailure: Error, Sendable {
+    package enum ParseFailure: Error, Sendable {
         case unknown(message: String, fix: String)
     }
 
     /// Parses a `to:` path. Mode checks (event paths in user mode) happen in the compiler.
-    public static func parse(_ path: String) -> Result<Target, ParseFailure> {
+    package static func parse(_ path: String) -> Result<Target, ParseFailure> {
         let parts = path.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let head = parts[0]
         let rest = parts.count > 1 ? parts[1] : nil

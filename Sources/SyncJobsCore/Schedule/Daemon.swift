@@ -24,9 +24,12 @@ public final class Daemon: Service {
     let clock: any SyncClock
     let makeDestination: @Sendable (JobDefinition) throws -> any Destination
 
-    public init(workspace: Workspace, maxParallel: Int, logger: Logger, reloadInterval: Duration = .seconds(2),
-                clock: any SyncClock = SystemClock(),
-                makeDestination: (@Sendable (JobDefinition) throws -> any Destination)? = nil) {
+    public convenience init(workspace: Workspace, maxParallel: Int, logger: Logger) {
+        self.init(workspace: workspace, maxParallel: maxParallel, logger: logger, reloadInterval: .seconds(2))
+    }
+
+    package init(workspace: Workspace, maxParallel: Int, logger: Logger, reloadInterval: Duration = .seconds(2),
+                 clock: any SyncClock = SystemClock(), makeDestination: (@Sendable (JobDefinition) throws -> any Destination)? = nil) {
         self.workspace = workspace
         self.maxParallel = max(1, maxParallel)
         self.logger = logger

@@ -10,8 +10,8 @@ import Foundation
 /// - `monthly` keeps `start`'s day of the month, clamped to short months, always counted from
 ///   `start` so it never drifts (Jan 31 → Feb 28 → Mar 31).
 /// - `once` fires at `start` only; `on_demand` never fires.
-public struct ScheduleCalculator: Sendable {
-    public let spec: ScheduleSpec
+package struct ScheduleCalculator: Sendable {
+    package let spec: ScheduleSpec
     let timeZone: TimeZone
     /// `start`'s wall-clock fields in the schedule's zone.
     let wall: WallTime?
@@ -22,14 +22,14 @@ public struct ScheduleCalculator: Sendable {
         var milliseconds: Int64
     }
 
-    public init(_ spec: ScheduleSpec) {
+    package init(_ spec: ScheduleSpec) {
         self.spec = spec
         timeZone = spec.timezone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
         wall = spec.start.map { ScheduleCalculator.wallTime(of: $0, in: TimeZone(identifier: spec.timezone ?? "UTC") ?? TimeZone(identifier: "UTC")!) }
     }
 
     /// The k-th fire time (k = 0 is `start`), ignoring `end`; nil when the schedule has no k-th.
-    public func occurrence(_ k: Int) -> Int64? {
+    package func occurrence(_ k: Int) -> Int64? {
         guard let start = spec.start else { return nil }
         switch spec.kind {
         case .onDemand: return nil
@@ -53,7 +53,7 @@ public struct ScheduleCalculator: Sendable {
     }
 
     /// The first `count` fire times strictly after `after`, within `end`.
-    public func fireTimes(after: Int64, count: Int) -> [Int64] {
+    package func fireTimes(after: Int64, count: Int) -> [Int64] {
         var result: [Int64] = []
         var k = firstIndex(after: after)
         while result.count < count, let time = occurrence(k) {
@@ -65,7 +65,7 @@ public struct ScheduleCalculator: Sendable {
     }
 
     /// Fire times in `(after, through]`: how many and the latest. `after` nil means from `start`.
-    public func fires(after: Int64?, through: Int64) -> (count: Int, latest: Int64?) {
+    package func fires(after: Int64?, through: Int64) -> (count: Int, latest: Int64?) {
         var k = after.map { firstIndex(after: $0) } ?? 0
         var count = 0
         var latest: Int64?

@@ -10,33 +10,33 @@
 /// - A paused job is skipped; fire times that pass while it is paused are dropped (resuming sets
 ///   its last fire to the resume time).
 /// - At most `capacity` runs start at once; due jobs wait their turn, oldest fire first.
-public struct SchedulerStateMachine: Sendable {
-    public struct Job: Sendable {
-        public var name: String
-        public var calculator: ScheduleCalculator
+package struct SchedulerStateMachine: Sendable {
+    package struct Job: Sendable {
+        package var name: String
+        package var calculator: ScheduleCalculator
         /// The latest fire time a run has covered (persisted by the daemon).
-        public var lastFire: Int64?
-        public var paused: Bool
-        public var running = false
+        package var lastFire: Int64?
+        package var paused: Bool
+        package var running = false
         /// The latest fire time the run in progress covers once it finishes.
-        public var runningFire: Int64?
+        package var runningFire: Int64?
         /// Runs in a row that could not start or were interrupted, and when to try again.
-        public var failedStarts = 0
-        public var retryAt: Int64?
+        package var failedStarts = 0
+        package var retryAt: Int64?
         /// When the daemon first saw the job: a `once` job without `start` fires then.
-        public var firstSeen: Int64
+        package var firstSeen: Int64
     }
 
-    public enum Action: Equatable, Sendable {
+    package enum Action: Equatable, Sendable {
         case start(job: String, fireTime: Int64, fireCount: Int)
     }
 
-    public private(set) var jobs: [String: Job] = [:]
+    package private(set) var jobs: [String: Job] = [:]
 
-    public init() {}
+    package init() {}
 
     /// Adds a job or replaces its schedule, keeping whether it is running and when to retry it.
-    public mutating func update(name: String, schedule: ScheduleSpec, lastFire: Int64?, paused: Bool, now: Int64) {
+    package mutating func update(name: String, schedule: ScheduleSpec, lastFire: Int64?, paused: Bool, now: Int64) {
         var job = Job(name: name, calculator: ScheduleCalculator(schedule), lastFire: lastFire, paused: paused,
                       firstSeen: jobs[name]?.firstSeen ?? now)
         if let known = jobs[name] {
@@ -49,10 +49,10 @@ public struct SchedulerStateMachine: Sendable {
         jobs[name] = job
     }
 
-    public mutating func remove(name: String) { jobs[name] = nil }
+    package mutating func remove(name: String) { jobs[name] = nil }
 
     /// The run ended, succeeded or failed: the fire times it was started for are covered.
-    public mutating func finished(name: String) {
+    package mutating func finished(name: String) {
         guard var job = jobs[name] else { return }
         job.running = false
         if let fire = job.runningFire { job.lastFire = max(job.lastFire ?? fire, fire) }
@@ -65,7 +65,7 @@ public struct SchedulerStateMachine: Sendable {
     /// The run could not start, or was interrupted: its fire times stay due, and the job is tried
     /// again after a backoff. Returns which attempt in a row this was and when the next one is.
     @discardableResult
-    public mutating func notCovered(name: String, now: Int64) -> (attempt: Int, retryAt: Int64)? {
+    package mutating func notCovered(name: String, now: Int64) -> (attempt: Int, retryAt: Int64)? {
         guard var job = jobs[name] else { return nil }
         job.running = false
         job.runningFire = nil
@@ -77,7 +77,7 @@ public struct SchedulerStateMachine: Sendable {
     }
 
     /// A changed job file is tried at once, without waiting out the backoff.
-    public mutating func retryNow(name: String) {
+    package mutating func retryNow(name: String) {
         jobs[name]?.failedStarts = 0
         jobs[name]?.retryAt = nil
     }
@@ -107,7 +107,7 @@ public struct SchedulerStateMachine: Sendable {
     }
 
     /// Starts what is due at `now`, at most `capacity` runs, and marks them running.
-    public mutating func due(now: Int64, capacity: Int) -> [Action] {
+    package mutating func due(now: Int64, capacity: Int) -> [Action] {
         guard capacity > 0 else { return [] }
         var candidates: [(name: String, count: Int, latest: Int64, oldest: Int64)] = []
         for job in jobs.values where !job.running && !job.paused && (job.retryAt ?? Int64.min) <= now {
@@ -125,7 +125,7 @@ public struct SchedulerStateMachine: Sendable {
 
     /// When something next becomes due, for jobs that are neither running nor paused; `now` when
     /// something is due already. A job waiting to be tried again wakes at its retry time.
-    public func nextWake(now: Int64) -> Int64? {
+    package func nextWake(now: Int64) -> Int64? {
         var earliest: Int64?
         for job in jobs.values where !job.running && !job.paused {
             guard var next = nextFire(job, now: now) else { continue }
@@ -136,7 +136,7 @@ public struct SchedulerStateMachine: Sendable {
     }
 
     /// The job's next fire time at or after `now` that no run has covered yet.
-    public func nextFire(name: String, now: Int64) -> Int64? {
+    package func nextFire(name: String, now: Int64) -> Int64? {
         jobs[name].flatMap { nextFire($0, now: now) }
     }
 

@@ -1,5 +1,5 @@
 /// A source opened for one run: its columns are known before any row is read.
-public protocol OpenedSource: AnyObject {
+package protocol OpenedSource: AnyObject {
     var columns: [String] { get }
     /// JSON sources may carry keys beyond the columns.
     var acceptsExtraKeys: Bool { get }
@@ -41,24 +41,24 @@ extension OpenedSource {
 }
 
 /// A source that cannot be opened or read, with a message that says what to fix.
-public struct SourceError: Error, CustomStringConvertible {
-    public var message: String
+package struct SourceError: Error, CustomStringConvertible {
+    package var message: String
     /// The job file key that is wrong (`source.table`), when the job itself names what is not
     /// there: the job is then invalid (exit code 2), and the diagnostic points at that key. Nil
     /// when the source fails for reasons of its own (a locked or unreadable database).
-    public var jobKey: String?
-    public init(_ message: String, jobKey: String? = nil) {
+    package var jobKey: String?
+    package init(_ message: String, jobKey: String? = nil) {
         self.message = message
         self.jobKey = jobKey
     }
-    public var description: String { message }
+    package var description: String { message }
 }
 
-public enum SourceOpener {
+package enum SourceOpener {
     /// Opens a job's source. A `SourceError` that blames the job file (a table or database that
     /// does not exist, a query that does not compile) is thrown as a `JobFileError` at the key
     /// it blames, so every command treats it like a missing column: an invalid job.
-    public static func open(_ job: JobDefinition) throws -> any OpenedSource {
+    package static func open(_ job: JobDefinition) throws -> any OpenedSource {
         do {
             switch job.source {
             case .sqlite(let path, let selection):

@@ -5,10 +5,10 @@
 /// row allocates nothing and the mapping writes JSON straight from the source's bytes: no
 /// `String` per cell, no array per row. Text in the buffer is always valid UTF-8 (sources repair
 /// what is not, as `String(decoding:)` would), so it can be copied into JSON as it is.
-public struct RowBatch: Sendable {
+package struct RowBatch: Sendable {
     /// One cell. Sixteen bytes: a kind, and an integer, a double's bits, or where text lies.
-    public struct Cell: Sendable, Equatable {
-        public enum Kind: UInt8, Sendable {
+    package struct Cell: Sendable, Equatable {
+        package enum Kind: UInt8, Sendable {
             case null, bool, int, double
             /// UTF-8 text in the batch's bytes.
             case text
@@ -18,13 +18,13 @@ public struct RowBatch: Sendable {
             case value
         }
 
-        public var kind: Kind
+        package var kind: Kind
         /// Length of text or a literal in bytes.
         var length: UInt32
         /// The integer, the double's bit pattern, the offset of text, or the index of a value.
         var payload: UInt64
 
-        public static let null = Cell(kind: .null, length: 0, payload: 0)
+        package static let null = Cell(kind: .null, length: 0, payload: 0)
         static func bool(_ b: Bool) -> Cell { Cell(kind: .bool, length: 0, payload: b ? 1 : 0) }
         static func int(_ i: Int64) -> Cell { Cell(kind: .int, length: 0, payload: UInt64(bitPattern: i)) }
         static func double(_ d: Double) -> Cell { Cell(kind: .double, length: 0, payload: d.bitPattern) }
@@ -36,32 +36,32 @@ public struct RowBatch: Sendable {
     }
 
     /// What the engine needs about a row besides its cells.
-    public struct Row: Sendable {
+    package struct Row: Sendable {
         /// 1-based position in the source (file record number, or position in the query result).
-        public var number: Int
+        package var number: Int
         /// Byte offset just past the row, for resuming an interrupted pass over a file.
-        public var endOffset: Int64?
+        package var endOffset: Int64?
         /// The normalized iterator value, in incremental runs.
-        public var iterator: IteratorValue?
+        package var iterator: IteratorValue?
         /// Set when the row cannot be read or placed (malformed record, bad iterator): the reason,
         /// and the row as text for the rejected-row record. Its cells are then all null.
-        public var rejection: (reason: String, row: String)?
+        package var rejection: (reason: String, row: String)?
         /// Index into `extras` of JSON keys outside the columns (NDJSON and JSON sources only).
         var extrasIndex: Int32 = -1
     }
 
-    public let columnCount: Int
+    package let columnCount: Int
     /// How many rows a reader puts in one batch at most.
-    public let capacity: Int
-    public private(set) var rows: [Row] = []
-    public private(set) var cells: [Cell] = []
-    public private(set) var bytes: [UInt8] = []
+    package let capacity: Int
+    package private(set) var rows: [Row] = []
+    package private(set) var cells: [Cell] = []
+    package private(set) var bytes: [UInt8] = []
     /// Lists and objects of JSON sources, referred to by `.value` cells.
-    public private(set) var values: [Value] = []
+    package private(set) var values: [Value] = []
     /// JSON keys outside the columns, per row that has any.
-    public private(set) var extras: [[Value.ObjectEntry]] = []
+    package private(set) var extras: [[Value.ObjectEntry]] = []
 
-    public init(columnCount: Int, capacity: Int = 1024) {
+    package init(columnCount: Int, capacity: Int = 1024) {
         self.columnCount = columnCount
         self.capacity = capacity
         rows.reserveCapacity(capacity)
@@ -69,12 +69,12 @@ public struct RowBatch: Sendable {
         bytes.reserveCapacity(capacity * columnCount * 16)
     }
 
-    public var count: Int { rows.count }
-    public var isEmpty: Bool { rows.isEmpty }
-    public var isFull: Bool { rows.count >= capacity }
+    package var count: Int { rows.count }
+    package var isEmpty: Bool { rows.isEmpty }
+    package var isFull: Bool { rows.count >= capacity }
 
     /// Empties the batch, keeping its buffers for the next one.
-    public mutating func removeAll() {
+    package mutating func removeAll() {
         rows.removeAll(keepingCapacity: true)
         cells.removeAll(keepingCapacity: true)
         bytes.removeAll(keepingCapacity: true)
@@ -87,19 +87,19 @@ public struct RowBatch: Sendable {
     /// Starts a row; its cells follow with `append`, exactly `columnCount` of them, then
     /// `finishRow`.
     @inline(__always)
-    public mutating func startRow(number: Int, endOffset: Int64? = nil) {
+    package mutating func startRow(number: Int, endOffset: Int64? = nil) {
         rows.append(Row(number: number, endOffset: endOffset))
     }
 
-    @inline(__always) public mutating func append(_ cell: Cell) { cells.append(cell) }
-    @inline(__always) public mutating func appendNull() { cells.append(.null) }
-    @inline(__always) public mutating func append(int i: Int64) { cells.append(.int(i)) }
-    @inline(__always) public mutating func append(double d: Double) { cells.append(.double(d)) }
-    @inline(__always) public mutating func append(bool b: Bool) { cells.append(.bool(b)) }
+    @inline(__always) package mutating func append(_ cell: Cell) { cells.append(cell) }
+    @inline(__always) package mutating func appendNull() { cells.append(.null) }
+    @inline(__always) package mutating func append(int i: Int64) { cells.append(.int(i)) }
+    @inline(__always) package mutating func append(double d: Double) { cells.append(.double(d)) }
+    @inline(__always) package mutating func append(bool b: Bool) { cells.append(.bool(b)) }
 
     /// Appends text, repairing invalid UTF-8 the way `String(decoding:as:)` does.
     @inline(__always)
-    public mutating func append(text: UnsafeRawBufferPointer) {
+    package mutating func append(text: UnsafeRawBufferPointer) {
         if UTF8Check.isValid(text) {
             let start = bytes.count
             bytes.append(contentsOf: text)
@@ -109,7 +109,7 @@ public struct RowBatch: Sendable {
         }
     }
 
-    public mutating func append(text: String) {
+    package mutating func append(text: String) {
         var text = text
         text.withUTF8 { utf8 in
             let start = bytes.count
@@ -119,7 +119,7 @@ public struct RowBatch: Sendable {
     }
 
     /// Appends a cell for any value: scalars become cells, lists and objects are kept aside.
-    public mutating func append(_ value: Value) {
+    package mutating func append(_ value: Value) {
         switch value {
         case .null: appendNull()
         case .bool(let b): append(bool: b)
@@ -141,19 +141,19 @@ public struct RowBatch: Sendable {
 
     /// Sets what the engine needs about the row just written.
     @inline(__always)
-    public mutating func finishRow(iterator: IteratorValue? = nil) {
+    package mutating func finishRow(iterator: IteratorValue? = nil) {
         rows[rows.count - 1].iterator = iterator
     }
 
     /// Records JSON keys outside the columns for the row just written.
-    public mutating func setExtras(_ entries: [Value.ObjectEntry]) {
+    package mutating func setExtras(_ entries: [Value.ObjectEntry]) {
         guard !entries.isEmpty else { return }
         rows[rows.count - 1].extrasIndex = Int32(extras.count)
         extras.append(entries)
     }
 
     /// Adds a row that cannot be read or placed, with its reason; its cells are null.
-    public mutating func appendRejected(number: Int, reason: String, row: String, endOffset: Int64? = nil) {
+    package mutating func appendRejected(number: Int, reason: String, row: String, endOffset: Int64? = nil) {
         var info = Row(number: number, endOffset: endOffset)
         info.rejection = (reason, row)
         rows.append(info)
@@ -161,12 +161,12 @@ public struct RowBatch: Sendable {
     }
 
     /// Turns the row just written into a rejected one (a bad iterator found after its cells).
-    public mutating func rejectLastRow(reason: String, row: String) {
+    package mutating func rejectLastRow(reason: String, row: String) {
         rows[rows.count - 1].rejection = (reason, row)
     }
 
     /// Drops the row just written (outside the window).
-    public mutating func dropLastRow() {
+    package mutating func dropLastRow() {
         rows.removeLast()
         cells.removeLast(columnCount)
     }
@@ -235,11 +235,11 @@ public struct RowBatch: Sendable {
 
     // MARK: Reading a row (the engine)
 
-    @inline(__always) public func cell(_ row: Int, _ column: Int) -> Cell { cells[row * columnCount + column] }
+    @inline(__always) package func cell(_ row: Int, _ column: Int) -> Cell { cells[row * columnCount + column] }
 
     /// The cell as a `Value`, for the rare paths that need one (conversions with `type:`,
     /// rejected-row records, previews).
-    public func value(_ cell: Cell) -> Value {
+    package func value(_ cell: Cell) -> Value {
         switch cell.kind {
         case .null: return .null
         case .bool: return .bool(cell.boolValue)
@@ -251,17 +251,17 @@ public struct RowBatch: Sendable {
         }
     }
 
-    public func values(ofRow row: Int) -> [Value] {
+    package func values(ofRow row: Int) -> [Value] {
         (0..<columnCount).map { value(cell(row, $0)) }
     }
 
-    public func extras(ofRow row: Int) -> [Value.ObjectEntry] {
+    package func extras(ofRow row: Int) -> [Value.ObjectEntry] {
         let index = rows[row].extrasIndex
         return index < 0 ? [] : extras[Int(index)]
     }
 
     /// The row as a JSON object of column to value, for rejected-row records and previews.
-    public func object(ofRow row: Int, columns: [String]) -> Value {
+    package func object(ofRow row: Int, columns: [String]) -> Value {
         var entries = zip(columns, values(ofRow: row)).map { Value.ObjectEntry($0, $1) }
         entries.append(contentsOf: extras(ofRow: row))
         return .object(entries)

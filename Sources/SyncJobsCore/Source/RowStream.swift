@@ -7,7 +7,7 @@ import Synchronization
 /// A source that reads by blocking calls (SQLite steps, file reads) implements `BlockingRowReader`
 /// instead and is run by `ThreadedRowStream` on a thread of its own, off the cooperative pool; the
 /// engine maps one batch while the next is being read.
-public protocol RowStream: AnyObject {
+package protocol RowStream: AnyObject {
     /// Fills `batch` with the next rows (emptying it first); false when there are none left.
     func next(into batch: inout RowBatch) async throws -> Bool
     /// Ends the read, early or not; reading stops and resources are freed. Safe to call twice.

@@ -7,7 +7,7 @@ import Foundation
 /// id, mixed into the ids of what it sends. Running the same backfill again after a failure or a
 /// crash continues it with the same id, so what already arrived is not taken twice.
 extension StateStore {
-    public func completedBackfillWindows(job: String) throws -> Set<BackfillWindowKey> {
+    package func completedBackfillWindows(job: String) throws -> Set<BackfillWindowKey> {
         try withDatabase {
             let statement = try database.prepare("SELECT lower_value, upper_value FROM backfill_windows WHERE job = ?1")
             try statement.bind([.string(job)])
@@ -20,7 +20,7 @@ extension StateStore {
         }
     }
 
-    public func recordBackfillWindow(job: String, _ key: BackfillWindowKey, runID: Int64, rowsSent: Int) throws {
+    package func recordBackfillWindow(job: String, _ key: BackfillWindowKey, runID: Int64, rowsSent: Int) throws {
         try withDatabase {
             try run("""
                 INSERT INTO backfill_windows (job, lower_value, upper_value, run_id, rows_sent, completed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -57,10 +57,10 @@ extension StateStore {
 }
 
 /// A backfill window as stored: its bounds as the user reads them.
-public struct BackfillWindowKey: Sendable, Hashable {
-    public var lower: String
-    public var upper: String
-    public init(lower: String, upper: String) {
+package struct BackfillWindowKey: Sendable, Hashable {
+    package var lower: String
+    package var upper: String
+    package init(lower: String, upper: String) {
         self.lower = lower
         self.upper = upper
     }

@@ -1,17 +1,17 @@
 /// Where an incremental job stands: the next run reads iterator values from `lower` up, skipping
 /// the rows at exactly `lower` that `boundary` says were already delivered.
-public struct Checkpoint: Sendable, Equatable {
-    public var iterator: String
-    public var iteratorType: IteratorType
-    public var lower: IteratorValue?
-    public var boundary: Boundary
+package struct Checkpoint: Sendable, Equatable {
+    package var iterator: String
+    package var iteratorType: IteratorType
+    package var lower: IteratorValue?
+    package var boundary: Boundary
     /// Set while a pass over an unordered file is unfinished: where it stopped, and the greatest
     /// iterator value (with its delivered rows) seen so far in that pass.
-    public var resume: FileResume?
-    public var resumeMax: IteratorValue?
-    public var resumeBoundary: Boundary
+    package var resume: FileResume?
+    package var resumeMax: IteratorValue?
+    package var resumeBoundary: Boundary
 
-    public init(iterator: String, iteratorType: IteratorType, lower: IteratorValue? = nil, boundary: Boundary = Boundary(),
+    package init(iterator: String, iteratorType: IteratorType, lower: IteratorValue? = nil, boundary: Boundary = Boundary(),
                 resume: FileResume? = nil, resumeMax: IteratorValue? = nil, resumeBoundary: Boundary = Boundary()) {
         self.iterator = iterator
         self.iteratorType = iteratorType
@@ -38,7 +38,7 @@ public struct Checkpoint: Sendable, Equatable {
     }
 
     /// "updated_at = 2026-01-01T00:00:00Z (3 rows at this value delivered)"
-    public var display: String {
+    package var display: String {
         guard let lower else { return "nothing delivered yet" }
         var text = "\(iterator) = \(iteratorType.display(lower)) (\(boundary.count) row\(boundary.count == 1 ? "" : "s") at this value delivered"
         if boundary.hashes == nil { text += "; too many to remember each" }
@@ -53,21 +53,21 @@ public struct Checkpoint: Sendable, Equatable {
 ///
 /// Bounded: past `cap` rows only the count is kept; the next run then compares counts and resends
 /// the whole group if it changed (mParticle drops the duplicates by `source_request_id`).
-public struct Boundary: Sendable, Equatable {
-    public static let cap = 100_000
+package struct Boundary: Sendable, Equatable {
+    package static let cap = 100_000
 
-    public var count: Int
+    package var count: Int
     /// nil once more than `cap` rows share the value.
-    public var hashes: Set<RowHash>?
+    package var hashes: Set<RowHash>?
 
-    public init(count: Int = 0, hashes: Set<RowHash>? = []) {
+    package init(count: Int = 0, hashes: Set<RowHash>? = []) {
         self.count = count
         self.hashes = hashes
     }
 
     /// Records one more delivered row. While hashes are kept, a row already remembered (read
     /// again through `lookback`, or one with an equal id) is not counted twice.
-    public mutating func insert(_ hash: RowHash) {
+    package mutating func insert(_ hash: RowHash) {
         guard hashes != nil else {
             count += 1
             return
@@ -76,9 +76,9 @@ public struct Boundary: Sendable, Equatable {
         if let size = hashes?.count, size > Boundary.cap { hashes = nil }
     }
 
-    public func contains(_ hash: RowHash) -> Bool { hashes?.contains(hash) ?? false }
+    package func contains(_ hash: RowHash) -> Bool { hashes?.contains(hash) ?? false }
 
-    public mutating func merge(_ other: Boundary) {
+    package mutating func merge(_ other: Boundary) {
         guard let mine = hashes, let theirs = other.hashes else {
             hashes = nil
             count += other.count

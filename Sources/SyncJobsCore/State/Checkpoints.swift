@@ -2,7 +2,7 @@ import Foundation
 
 /// Where each incremental job has got to (see `Checkpoint`), one row per job.
 extension StateStore {
-    public func checkpoint(job: String) throws -> Checkpoint? {
+    package func checkpoint(job: String) throws -> Checkpoint? {
         try withDatabase {
             let statement = try database.prepare("""
                 SELECT iterator, iterator_type, lower_value, boundary_count, boundary_hashes, resume, resume_max,
@@ -25,7 +25,7 @@ extension StateStore {
         }
     }
 
-    public func storeCheckpoint(job: String, _ checkpoint: Checkpoint, runID: Int64?) throws {
+    package func storeCheckpoint(job: String, _ checkpoint: Checkpoint, runID: Int64?) throws {
         try withDatabase {
             var resumeText: Value = .null
             if let resume = checkpoint.resume, let data = try? JSONEncoder().encode(resume) {
@@ -54,7 +54,7 @@ extension StateStore {
 
     /// Forgets a job's checkpoint; returns whether there was one.
     @discardableResult
-    public func resetCheckpoint(job: String) throws -> Bool {
+    package func resetCheckpoint(job: String) throws -> Bool {
         try withDatabase {
             try run("DELETE FROM checkpoints WHERE job = ?1", [.string(job)])
             return database.changes > 0

@@ -8,7 +8,7 @@ import Glibc
 extension StateStore {
     /// Takes the job's lock, or throws `JobBusyError` naming the run that holds it. A lock whose
     /// process has died is taken over, and its run is marked interrupted.
-    public func acquireLock(job: String, runID: Int64?) throws {
+    package func acquireLock(job: String, runID: Int64?) throws {
         try withDatabase {
             try database.transaction(.immediate) {
                 let statement = try database.prepare("SELECT pid, process_start, host, run_id, acquired_at FROM locks WHERE job = ?1")
@@ -35,13 +35,13 @@ extension StateStore {
         }
     }
 
-    public func attachRun(_ runID: Int64, toLockOf job: String) throws {
+    package func attachRun(_ runID: Int64, toLockOf job: String) throws {
         try withDatabase {
             try run("UPDATE locks SET run_id = ?2 WHERE job = ?1 AND pid = ?3", [.string(job), .int(runID), .int(Int64(getpid()))])
         }
     }
 
-    public func releaseLock(job: String) throws {
+    package func releaseLock(job: String) throws {
         try withDatabase {
             try run("DELETE FROM locks WHERE job = ?1 AND pid = ?2 AND process_start = ?3",
                     [.string(job), .int(Int64(getpid())), .string(ProcessIdentity.ownStart)])
@@ -49,7 +49,7 @@ extension StateStore {
     }
 
     /// The run holding a job's lock, if its process is alive.
-    public func activeRun(job: String) throws -> JobBusyError? {
+    package func activeRun(job: String) throws -> JobBusyError? {
         try withDatabase {
             let statement = try database.prepare("SELECT pid, process_start, host, run_id, acquired_at FROM locks WHERE job = ?1")
             try statement.bind([.string(job)])
@@ -64,14 +64,14 @@ extension StateStore {
 }
 
 /// Another process (or task) is running the job.
-public struct JobBusyError: Error, CustomStringConvertible {
-    public var job: String
-    public var runID: Int64?
-    public var pid: Int32
-    public var host: String
-    public var since: Int64
+package struct JobBusyError: Error, CustomStringConvertible {
+    package var job: String
+    package var runID: Int64?
+    package var pid: Int32
+    package var host: String
+    package var since: Int64
 
-    public var description: String {
+    package var description: String {
         let run = runID.map { "run #\($0)" } ?? "a run"
         return "job '\(job)' is already running: \(run), process \(pid) on \(host), started \(Timestamp.format(millis: since)); wait for it to finish or stop that process"
     }

@@ -11,7 +11,7 @@ extension StateStore {
     /// Records rejected rows. A row rejected before (the same content, or for a batch the
     /// destination refused, the same `source_request_id`) stays one record: it is counted again and
     /// takes the latest run, row number and reason. A refused batch is also kept for `jobs retry`.
-    public func recordRejected(job: String, runID: Int64, _ rows: [RejectedRow]) throws {
+    package func recordRejected(job: String, runID: Int64, _ rows: [RejectedRow]) throws {
         guard !rows.isEmpty else { return }
         try withDatabase {
             try database.transaction(.immediate) {
@@ -42,7 +42,7 @@ extension StateStore {
 
     /// Rejected rows not settled since: how many, how many `jobs retry` delivered later, and the
     /// latest `limit`, oldest first.
-    public func rejectedRows(job: String, limit: Int) throws -> RejectedRows {
+    package func rejectedRows(job: String, limit: Int) throws -> RejectedRows {
         try withDatabase {
             var summary = RejectedRows()
             summary.total = Int(try scalarInt("SELECT count(*) FROM rejected_rows WHERE job = ?1 AND resolved_at IS NULL", [.string(job)]) ?? 0)
@@ -88,7 +88,7 @@ extension StateStore {
     }
 
     /// Keeps rows for `jobs retry`: batches a destination refused or could not deliver.
-    public func recordFailed(job: String, _ rows: [FailedRow]) throws {
+    package func recordFailed(job: String, _ rows: [FailedRow]) throws {
         guard !rows.isEmpty else { return }
         try withDatabase {
             try database.transaction(.immediate) { try insertFailed(job: job, rows, now: Self.now()) }
@@ -96,7 +96,7 @@ extension StateStore {
     }
 
     /// Pending failed rows, oldest first, after `afterID`.
-    public func pendingFailed(job: String, afterID: Int64 = 0, limit: Int) throws -> [FailedRow] {
+    package func pendingFailed(job: String, afterID: Int64 = 0, limit: Int) throws -> [FailedRow] {
         try withDatabase {
             let statement = try database.prepare("""
                 SELECT id, run_id, row_number, kind, reason, batch, event_time, attempts FROM failed_rows
@@ -119,7 +119,7 @@ extension StateStore {
     }
 
     /// Counts of pending failed rows by kind.
-    public func failedCounts(job: String) throws -> (refused: Int, undelivered: Int) {
+    package func failedCounts(job: String) throws -> (refused: Int, undelivered: Int) {
         try withDatabase {
             let refused = Int(try scalarInt("SELECT count(*) FROM failed_rows WHERE job = ?1 AND status = 'pending' AND kind = 'refused'", [.string(job)]) ?? 0)
             let undelivered = Int(try scalarInt("SELECT count(*) FROM failed_rows WHERE job = ?1 AND status = 'pending' AND kind = 'undelivered'", [.string(job)]) ?? 0)
@@ -129,7 +129,7 @@ extension StateStore {
 
     /// Records the outcome of a retry: delivered rows are done (and a rejected-row record of the
     /// same batch is settled); refused ones stay pending with the new reason.
-    public func settleRetried(delivered: [Int64], refused: [(id: Int64, reason: String)]) throws {
+    package func settleRetried(delivered: [Int64], refused: [(id: Int64, reason: String)]) throws {
         try withDatabase {
             try database.transaction(.immediate) {
                 let now = Self.now()
@@ -175,7 +175,7 @@ extension StateStore {
     /// After a run that read its whole window: undelivered rows of earlier runs were read again
     /// (the checkpoint never passes an unacknowledged row), and rows `jobs retry` delivered were
     /// read and skipped, so neither needs anything more.
-    public func settleUndelivered(job: String, beforeRun runID: Int64) throws {
+    package func settleUndelivered(job: String, beforeRun runID: Int64) throws {
         try withDatabase {
             try database.transaction(.immediate) {
                 let now = Value.int(Self.now())
@@ -212,53 +212,53 @@ extension RowHash {
 }
 
 /// What `jobs status` shows of a job's rejected rows.
-public struct RejectedRows: Sendable, Equatable {
+package struct RejectedRows: Sendable, Equatable {
     /// Distinct rejected rows not settled since.
-    public var total = 0
+    package var total = 0
     /// Rows a destination refused that `jobs retry` delivered later.
-    public var deliveredByRetry = 0
-    public var rows: [RejectedRow] = []
+    package var deliveredByRetry = 0
+    package var rows: [RejectedRow] = []
 }
 
-public struct RejectedRow: Sendable, Equatable {
+package struct RejectedRow: Sendable, Equatable {
     /// The (latest) run that rejected the row.
-    public var runID: Int64
-    public var rowNumber: Int
-    public var reason: String
+    package var runID: Int64
+    package var rowNumber: Int
+    package var reason: String
     /// The row as JSON (an object of column to value, or the raw text of a malformed record).
-    public var row: String
+    package var row: String
     /// Set when a destination refused the batch: it is also kept for `jobs retry`.
-    public var retryable: RetryableBatch? = nil
+    package var retryable: RetryableBatch? = nil
     /// How many times runs rejected this row, and the first run that did (as stored).
-    public var timesSeen = 1
-    public var firstRunID: Int64? = nil
+    package var timesSeen = 1
+    package var firstRunID: Int64? = nil
 }
 
-public struct RetryableBatch: Sendable, Equatable {
-    public var batch: String
-    public var eventTime: Int64?
+package struct RetryableBatch: Sendable, Equatable {
+    package var batch: String
+    package var eventTime: Int64?
 }
 
 /// A row kept for `jobs retry`: its batch exactly as it was sent (ids included, so a resend is
 /// deduplicated by mParticle).
-public struct FailedRow: Sendable, Equatable {
-    public enum Kind: String, Sendable {
+package struct FailedRow: Sendable, Equatable {
+    package enum Kind: String, Sendable {
         /// The destination answered and refused the batch (HTTP 400).
         case refused
         /// The request failed for good (retries ran out, or the run stopped).
         case undelivered
     }
 
-    public var id: Int64 = 0
-    public var runID: Int64
-    public var rowNumber: Int
-    public var kind: Kind
-    public var reason: String
-    public var batch: String
-    public var eventTime: Int64?
-    public var attempts = 1
+    package var id: Int64 = 0
+    package var runID: Int64
+    package var rowNumber: Int
+    package var kind: Kind
+    package var reason: String
+    package var batch: String
+    package var eventTime: Int64?
+    package var attempts = 1
 
-    public init(runID: Int64, rowNumber: Int, kind: Kind, reason: String, batch: String, eventTime: Int64?) {
+    package init(runID: Int64, rowNumber: Int, kind: Kind, reason: String, batch: String, eventTime: Int64?) {
         self.runID = runID
         self.rowNumber = rowNumber
         self.kind = kind

@@ -6,7 +6,7 @@ import Glibc
 /// Run history: one record per run, begun when it starts, kept current while it runs, and
 /// finished with its status.
 extension StateStore {
-    public func beginRun(job: String, trigger: String, startedAt: Int64, fireTime: Int64? = nil, fireCount: Int = 0) throws -> Int64 {
+    package func beginRun(job: String, trigger: String, startedAt: Int64, fireTime: Int64? = nil, fireCount: Int = 0) throws -> Int64 {
         try withDatabase {
             try run("INSERT INTO runs (job, trigger, started_at, status, pid, fire_time, fire_count) VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6)",
                     [.string(job), .string(trigger), .int(startedAt), .int(Int64(getpid())), fireTime.map(Value.int) ?? .null,
@@ -15,7 +15,7 @@ extension StateStore {
         }
     }
 
-    public func updateRun(_ id: Int64, counts: RunCounts, window: (String?, String?), checkpoint: String?) throws {
+    package func updateRun(_ id: Int64, counts: RunCounts, window: (String?, String?), checkpoint: String?) throws {
         try withDatabase {
             try run("""
                 UPDATE runs SET rows_read = ?2, rows_sent = ?3, rows_rejected = ?4, requests = ?5, window_lower = ?6,
@@ -29,14 +29,14 @@ extension StateStore {
         }
     }
 
-    public func finishRun(_ id: Int64, status: RunStatus, endedAt: Int64, error: String?) throws {
+    package func finishRun(_ id: Int64, status: RunStatus, endedAt: Int64, error: String?) throws {
         try withDatabase {
             try run("UPDATE runs SET status = ?2, ended_at = ?3, error = ?4 WHERE id = ?1",
                     [.int(id), .string(status.rawValue), .int(endedAt), error.map(Value.string) ?? .null])
         }
     }
 
-    public func runs(job: String, limit: Int) throws -> [RunRecord] {
+    package func runs(job: String, limit: Int) throws -> [RunRecord] {
         try withDatabase {
             let statement = try database.prepare("""
                 SELECT id, job, trigger, started_at, ended_at, status, rows_read, rows_sent, rows_rejected, requests,
@@ -65,30 +65,30 @@ extension StateStore {
     }
 }
 
-public enum RunStatus: String, Sendable {
+package enum RunStatus: String, Sendable {
     case running, succeeded, failed, interrupted
 }
 
-public struct RunCounts: Sendable, Equatable {
-    public var rowsRead = 0
-    public var rowsSent = 0
-    public var rowsRejected = 0
+package struct RunCounts: Sendable, Equatable {
+    package var rowsRead = 0
+    package var rowsSent = 0
+    package var rowsRejected = 0
     /// Packed requests: the units of at most 100 batches and 256 KB the run delivered.
-    public var requests = 0
+    package var requests = 0
     /// Every HTTP request those took: retries and the halves of split requests included.
-    public var httpRequests = 0
+    package var httpRequests = 0
     /// Rows read again at the checkpoint's value that an earlier run already delivered.
-    public var rowsSkipped = 0
+    package var rowsSkipped = 0
     /// Repeated attempts, and rows of requests that failed for good.
-    public var retries = 0
+    package var retries = 0
     /// How many times a request was held back by throttling or pacing before going out, and the
     /// run's wall time during which any request was held back (counted once for requests that
     /// waited together).
-    public var throttledWaits = 0
-    public var throttledMillis: Int64 = 0
-    public var rowsUndelivered = 0
+    package var throttledWaits = 0
+    package var throttledMillis: Int64 = 0
+    package var rowsUndelivered = 0
 
-    public init(rowsRead: Int = 0, rowsSent: Int = 0, rowsRejected: Int = 0, requests: Int = 0, rowsSkipped: Int = 0,
+    package init(rowsRead: Int = 0, rowsSent: Int = 0, rowsRejected: Int = 0, requests: Int = 0, rowsSkipped: Int = 0,
                 retries: Int = 0, throttledWaits: Int = 0, throttledMillis: Int64 = 0, rowsUndelivered: Int = 0,
                 httpRequests: Int = 0) {
         self.rowsRead = rowsRead
@@ -104,19 +104,19 @@ public struct RunCounts: Sendable, Equatable {
     }
 }
 
-public struct RunRecord: Sendable {
-    public var id: Int64
-    public var job: String
-    public var trigger: String
-    public var startedAt: Int64
-    public var endedAt: Int64?
-    public var status: RunStatus
-    public var counts: RunCounts
-    public var windowLower: String?
-    public var windowUpper: String?
-    public var checkpoint: String?
-    public var error: String?
+package struct RunRecord: Sendable {
+    package var id: Int64
+    package var job: String
+    package var trigger: String
+    package var startedAt: Int64
+    package var endedAt: Int64?
+    package var status: RunStatus
+    package var counts: RunCounts
+    package var windowLower: String?
+    package var windowUpper: String?
+    package var checkpoint: String?
+    package var error: String?
     /// The latest schedule fire time the run covered, and how many fire times it covered.
-    public var fireTime: Int64?
-    public var fireCount: Int = 0
+    package var fireTime: Int64?
+    package var fireCount: Int = 0
 }

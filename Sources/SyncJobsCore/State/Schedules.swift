@@ -4,7 +4,7 @@ import Foundation
 /// a finished run covered.
 extension StateStore {
     /// Whether the job is paused, and the latest fire time a run has covered.
-    public func scheduleState(job: String) throws -> ScheduleState {
+    package func scheduleState(job: String) throws -> ScheduleState {
         try withDatabase {
             let statement = try database.prepare("SELECT paused, last_fire_time FROM schedules WHERE job = ?1")
             try statement.bind([.string(job)])
@@ -14,7 +14,7 @@ extension StateStore {
         }
     }
 
-    public func setPaused(job: String, _ paused: Bool, now: Int64) throws {
+    package func setPaused(job: String, _ paused: Bool, now: Int64) throws {
         try withDatabase {
             // Resuming skips the fire times that passed while paused: the next run is the next fire.
             try run("""
@@ -26,7 +26,7 @@ extension StateStore {
     }
 
     /// Records that a run covering `fireTime` has finished. The stored time never moves back.
-    public func recordFire(job: String, fireTime: Int64, now: Int64) throws {
+    package func recordFire(job: String, fireTime: Int64, now: Int64) throws {
         try withDatabase {
             try run("""
                 INSERT INTO schedules (job, paused, last_fire_time, updated_at) VALUES (?1, 0, ?2, ?3)
@@ -37,10 +37,10 @@ extension StateStore {
     }
 }
 
-public struct ScheduleState: Sendable, Equatable {
-    public var paused = false
-    public var lastFireTime: Int64?
-    public init(paused: Bool = false, lastFireTime: Int64? = nil) {
+package struct ScheduleState: Sendable, Equatable {
+    package var paused = false
+    package var lastFireTime: Int64?
+    package init(paused: Bool = false, lastFireTime: Int64? = nil) {
         self.paused = paused
         self.lastFireTime = lastFireTime
     }

@@ -9,11 +9,11 @@ import Foundation
 /// pragmas and takes no write lock. WAL mode with a busy timeout lets those connections, and
 /// several `jobs` processes, share the file; every write is a short transaction, and locks are
 /// taken with `BEGIN IMMEDIATE`.
-public final class StateStore {
+package final class StateStore {
     let database: SQLiteDatabase
-    public let path: String
+    package let path: String
 
-    public init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
@@ -77,15 +77,15 @@ public final class StateStore {
     }
 
     /// Milliseconds since the epoch, the unit of every instant the state keeps.
-    public static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    package static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }
 
 /// A connection is confined to one task: open another rather than share this one.
 @available(*, unavailable)
 extension StateStore: Sendable {}
 
-public struct StateError: Error, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+package struct StateError: Error, CustomStringConvertible {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }

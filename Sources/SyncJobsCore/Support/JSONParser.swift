@@ -1,20 +1,20 @@
 /// A JSON syntax error, with the byte offset (0-based) where the parser gave up.
-public struct JSONParseError: Error, CustomStringConvertible, Sendable, Equatable {
+package struct JSONParseError: Error, CustomStringConvertible, Sendable, Equatable {
     /// Byte offset (0-based) into the parsed input.
-    public let offset: Int
+    package let offset: Int
     /// The problem and its position, e.g. "expected ',' or '}' after object member at byte 57".
-    public let message: String
+    package let message: String
     /// The problem without its position, for callers that parse a slice of a larger file and
     /// want to name the position in the file instead.
-    public let problem: String
+    package let problem: String
 
-    public init(offset: Int, problem: String) {
+    package init(offset: Int, problem: String) {
         self.offset = offset
         self.problem = problem
         self.message = "\(problem) at byte \(offset)"
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// An RFC 8259 JSON parser producing `Value`s.
@@ -24,11 +24,11 @@ public struct JSONParseError: Error, CustomStringConvertible, Sendable, Equatabl
 /// `String` only once per string token. A number written without fraction or exponent that fits
 /// `Int64` becomes `.int` (so `-0` is `.int(0)`); any other number becomes `.double` when a double
 /// holds it exactly and `.number` with its literal when not (see `JSONNumber`).
-public enum JSONParser {
+package enum JSONParser {
     /// Deeper nesting than this is rejected, so hostile input cannot exhaust the stack.
-    public static let maximumDepth = 512
+    package static let maximumDepth = 512
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> Value {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> Value {
         var parser = JSONByteParser(bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
@@ -36,7 +36,7 @@ public enum JSONParser {
         return value
     }
 
-    public static func parse(_ text: String) throws(JSONParseError) -> Value {
+    package static func parse(_ text: String) throws(JSONParseError) -> Value {
         var text = text
         let result = text.withUTF8 { utf8 in
             Result { () throws(JSONParseError) -> Value in try parse(UnsafeRawBufferPointer(utf8)) }

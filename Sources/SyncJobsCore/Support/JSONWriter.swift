@@ -4,25 +4,25 @@
 /// a fixed key order (tests compare exact bodies, and `source_request_id`s hash them) and because
 /// this is the per-row hot path: the benchmark showed Foundation's encoders at a fraction of the
 /// speed of appending bytes.
-public struct JSONWriter: Sendable {
-    public var bytes: [UInt8]
+package struct JSONWriter: Sendable {
+    package var bytes: [UInt8]
 
-    public init(reservingCapacity capacity: Int = 256) {
+    package init(reservingCapacity capacity: Int = 256) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
-    @inline(__always) public mutating func raw(_ byte: UInt8) { bytes.append(byte) }
+    @inline(__always) package mutating func raw(_ byte: UInt8) { bytes.append(byte) }
 
-    @inline(__always) public mutating func raw(_ literal: StaticString) {
+    @inline(__always) package mutating func raw(_ literal: StaticString) {
         literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
-    public mutating func raw(_ other: [UInt8]) { bytes.append(contentsOf: other) }
+    package mutating func raw(_ other: [UInt8]) { bytes.append(contentsOf: other) }
 
 
     /// `digits` lowercase hex digits of `v` (its low ones), most significant first.
-    public mutating func hex(_ v: UInt64, digits: Int = 16) {
+    package mutating func hex(_ v: UInt64, digits: Int = 16) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { buffer in
             var value = v
             for i in stride(from: digits - 1, through: 0, by: -1) {
@@ -36,7 +36,7 @@ public struct JSONWriter: Sendable {
     }
 
     /// A hash as a UUID (RFC 9562 version 8, "custom"): 8-4-4-4-12 lowercase hex.
-    public mutating func uuid(_ hash: RowHash) {
+    package mutating func uuid(_ hash: RowHash) {
         let high = (hash.high & ~0xF000) | 0x8000            // version 8
         let low = (hash.low & ~(0x3 << 62)) | (0x2 << 62)    // variant 10
         hex(high >> 32, digits: 8); raw(UInt8(ascii: "-"))
@@ -46,14 +46,14 @@ public struct JSONWriter: Sendable {
         hex(low, digits: 12)
     }
 
-    public mutating func string(_ s: String) {
+    package mutating func string(_ s: String) {
         var s = s
         s.withUTF8 { string(utf8: $0) }
     }
 
     /// A JSON string of valid UTF-8 bytes: quotes, backslashes and control characters escaped,
     /// everything else copied as it is.
-    public mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
+    package mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
             bytes.append(UInt8(ascii: "\""))
             var start = 0
             for i in 0..<utf8.count {
@@ -78,7 +78,7 @@ public struct JSONWriter: Sendable {
             bytes.append(UInt8(ascii: "\""))
     }
 
-    public mutating func int(_ i: Int64) {
+    package mutating func int(_ i: Int64) {
         if i >= 0 && i < 10 {
             bytes.append(UInt8(ascii: "0") + UInt8(i))
             return
@@ -97,11 +97,11 @@ public struct JSONWriter: Sendable {
         }
     }
 
-    public mutating func double(_ d: Double) {
+    package mutating func double(_ d: Double) {
         bytes.append(contentsOf: JSONWriter.formatDouble(d).utf8)
     }
 
-    public mutating func value(_ v: Value) {
+    package mutating func value(_ v: Value) {
         switch v {
         case .null: raw("null")
         case .bool(let b): b ? raw("true") : raw("false")
@@ -130,21 +130,21 @@ public struct JSONWriter: Sendable {
 
     /// JSON has no NaN or infinity; callers reject those before writing. Integral doubles print
     /// without a fraction so that `2.0` and `2` compare equal downstream.
-    public static func formatDouble(_ d: Double) -> String {
+    package static func formatDouble(_ d: Double) -> String {
         guard d.isFinite else { return "null" }
         if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
         return d.description
     }
 
     /// Serializes a value compactly.
-    public static func compact(_ v: Value) -> String {
+    package static func compact(_ v: Value) -> String {
         var w = JSONWriter()
         w.value(v)
         return String(decoding: w.bytes, as: UTF8.self)
     }
 
     /// Serializes a value with two-space indentation, for people to read (`jobs plan`).
-    public static func pretty(_ v: Value, indent: Int = 0) -> String {
+    package static func pretty(_ v: Value, indent: Int = 0) -> String {
         var out = ""
         prettyAppend(v, indent: indent, into: &out)
         return out

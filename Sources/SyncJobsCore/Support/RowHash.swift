@@ -3,40 +3,40 @@
 ///
 /// Swift's `Hasher` is seeded per process, so it cannot identify a row across runs; this is
 /// MurmurHash3 x64-128 (public domain algorithm by Austin Appleby) over the row's canonical JSON.
-public struct RowHash: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var high: UInt64
-    public var low: UInt64
+package struct RowHash: Sendable, Hashable, Comparable, CustomStringConvertible {
+    package var high: UInt64
+    package var low: UInt64
 
-    public init(high: UInt64, low: UInt64) {
+    package init(high: UInt64, low: UInt64) {
         self.high = high
         self.low = low
     }
 
-    public static func < (a: RowHash, b: RowHash) -> Bool { (a.high, a.low) < (b.high, b.low) }
+    package static func < (a: RowHash, b: RowHash) -> Bool { (a.high, a.low) < (b.high, b.low) }
 
-    public var description: String {
+    package var description: String {
         let h = String(high, radix: 16), l = String(low, radix: 16)
         return String(repeating: "0", count: 16 - h.count) + h + String(repeating: "0", count: 16 - l.count) + l
     }
 
     /// Another stable hash derived from this one (for ids that must differ from it).
-    public func derived(_ n: UInt64) -> RowHash {
+    package func derived(_ n: UInt64) -> RowHash {
         RowHash(high: Self.fmix(high &+ n &* 0x9e37_79b9_7f4a_7c15), low: Self.fmix(low ^ Self.rotl(high, 29) ^ n))
     }
 
     /// Hashes a row's values and extra keys.
-    public static func of(values: [Value], extras: [Value.ObjectEntry]) -> RowHash {
+    package static func of(values: [Value], extras: [Value.ObjectEntry]) -> RowHash {
         var writer = JSONWriter(reservingCapacity: 256)
         writer.value(.array(values))
         if !extras.isEmpty { writer.value(.object(extras)) }
         return murmur3(writer.bytes)
     }
 
-    public static func murmur3(_ bytes: [UInt8], seed: UInt64 = 0x5359_4e43_4a4f_4253) -> RowHash {
+    package static func murmur3(_ bytes: [UInt8], seed: UInt64 = 0x5359_4e43_4a4f_4253) -> RowHash {
         bytes.withUnsafeBytes { murmur3($0, seed: seed) }
     }
 
-    public static func murmur3(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0x5359_4e43_4a4f_4253) -> RowHash {
+    package static func murmur3(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0x5359_4e43_4a4f_4253) -> RowHash {
         let c1: UInt64 = 0x87c3_7b91_1142_53d5
         let c2: UInt64 = 0x4cf5_ad43_2745_937f
         var h1 = seed, h2 = seed

@@ -38,7 +38,7 @@
 /// Rejected by both, as in SQLite: leading whitespace, `+HH` zones, a zone after a date without a
 /// time, `,` as the decimal mark, single-digit fields, month 13, day 32, minute or second 60, zone
 /// hours above 14.
-public enum Timestamp {
+package enum Timestamp {
     /// The latest instant SQLite's date functions represent: 9999-12-31T23:59:59.999Z.
     static let maximumMillis: Int64 = 253_402_300_799_999
     /// The most fraction digits either side accepts; see the type's documentation.
@@ -48,7 +48,7 @@ public enum Timestamp {
 
     /// Milliseconds since 1970-01-01T00:00:00Z for a timestamp in one of the accepted forms,
     /// or nil for anything else.
-    public static func parseMillis(_ text: String) -> Int64? {
+    package static func parseMillis(_ text: String) -> Int64? {
         var text = text
         return text.withUTF8 { parseMillis(UnsafeRawBufferPointer($0)) }
     }
@@ -124,7 +124,7 @@ public enum Timestamp {
     /// ISO 8601 in UTC: `2026-11-15T19:00:00Z`, or `2026-11-15T19:00:00.123Z` when there are
     /// milliseconds. Years outside 0000–9999 (which `parseMillis` never produces) print as
     /// `-0001` or `+10000`, ISO 8601's expanded form.
-    public static func format(millis: Int64) -> String {
+    package static func format(millis: Int64) -> String {
         let (days, millisOfDay) = floorDivision(millis, millisPerDay)
         let (year, month, day) = civilFromDays(days)
         let hour = millisOfDay / 3_600_000

@@ -3,7 +3,7 @@
 /// SQLite storage classes, CSV text and JSON values all become a `Value`, so the mapping engine
 /// has one input type whatever the source. Objects keep their key order so that output is
 /// deterministic.
-public enum Value: Sendable, Hashable {
+package enum Value: Sendable, Hashable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -16,22 +16,22 @@ public enum Value: Sendable, Hashable {
     case array([Value])
     case object([ObjectEntry])
 
-    public struct ObjectEntry: Sendable, Hashable {
-        public var key: String
-        public var value: Value
-        public init(_ key: String, _ value: Value) {
+    package struct ObjectEntry: Sendable, Hashable {
+        package var key: String
+        package var value: Value
+        package init(_ key: String, _ value: Value) {
             self.key = key
             self.value = value
         }
     }
 
-    public var isNull: Bool {
+    package var isNull: Bool {
         if case .null = self { return true }
         return false
     }
 
     /// The value as text, for conversions that accept any scalar as a string.
-    public var scalarText: String? {
+    package var scalarText: String? {
         switch self {
         case .null, .array, .object: return nil
         case .bool(let b): return b ? "true" : "false"
@@ -43,7 +43,7 @@ public enum Value: Sendable, Hashable {
     }
 
     /// A short name of the value's kind, for error messages.
-    public var kindName: String {
+    package var kindName: String {
         switch self {
         case .null: return "null"
         case .bool: return "boolean"
@@ -56,7 +56,7 @@ public enum Value: Sendable, Hashable {
     }
 
     /// The kind with its article ("an object", "a list", "null"), for messages.
-    public var kindPhrase: String {
+    package var kindPhrase: String {
         switch self {
         case .null: return "null"
         case .int: return "an integer"
@@ -66,7 +66,7 @@ public enum Value: Sendable, Hashable {
     }
 
     /// Looks up a key of an object value.
-    public subscript(key: String) -> Value? {
+    package subscript(key: String) -> Value? {
         guard case .object(let entries) = self else { return nil }
         return entries.first(where: { $0.key == key })?.value
     }

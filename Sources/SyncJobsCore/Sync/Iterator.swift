@@ -1,12 +1,12 @@
 /// How the incremental iterator column is read and compared.
-public enum IteratorType: String, Sendable, CaseIterable {
+package enum IteratorType: String, Sendable, CaseIterable {
     case timestamp, date
     case unixMs = "unix_ms"
     case unixS = "unix_s"
     case integer, number, string
 
     /// Time iterators compare as integer milliseconds since the epoch.
-    public var isTime: Bool {
+    package var isTime: Bool {
         switch self {
         case .timestamp, .date, .unixMs, .unixS: return true
         case .integer, .number, .string: return false
@@ -27,7 +27,7 @@ public enum IteratorType: String, Sendable, CaseIterable {
     }
 
     /// Reads a cell as an iterator value; nil when it is null or does not parse as this type.
-    public func normalize(_ value: Value) -> IteratorValue? {
+    package func normalize(_ value: Value) -> IteratorValue? {
         switch self {
         case .timestamp, .date:
             guard case .string(let text) = value, let ms = Timestamp.parseMillis(text) else { return nil }
@@ -116,7 +116,7 @@ public enum IteratorType: String, Sendable, CaseIterable {
     }
 
     /// Parses `sync.from` or a checkpoint written by a person.
-    public func parseBound(_ text: String) -> IteratorValue? {
+    package func parseBound(_ text: String) -> IteratorValue? {
         switch self {
         case .timestamp, .date, .unixMs, .unixS:
             if let ms = Timestamp.parseMillis(text) { return .int(ms) }
@@ -129,7 +129,7 @@ public enum IteratorType: String, Sendable, CaseIterable {
 
     /// Parses `lookback`: a duration (`90s`, `15m`, `1h`, `2d`) for time iterators, a plain
     /// number otherwise. Returned in the iterator's units.
-    public func parseLookback(_ text: String) -> IteratorValue? {
+    package func parseLookback(_ text: String) -> IteratorValue? {
         if isTime {
             let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
             for (suffix, scale) in units where text.hasSuffix(suffix) {
@@ -146,7 +146,7 @@ public enum IteratorType: String, Sendable, CaseIterable {
     }
 
     /// Shows a normalized value the way the user wrote it.
-    public func display(_ value: IteratorValue) -> String {
+    package func display(_ value: IteratorValue) -> String {
         switch (self, value) {
         case (.date, .int(let ms)) where ms % 86_400_000 == 0:
             return String(Timestamp.format(millis: ms).prefix(10))
@@ -159,12 +159,12 @@ public enum IteratorType: String, Sendable, CaseIterable {
 }
 
 /// A normalized iterator value: milliseconds for time types, else the value itself.
-public enum IteratorValue: Sendable, Hashable, Comparable, CustomStringConvertible {
+package enum IteratorValue: Sendable, Hashable, Comparable, CustomStringConvertible {
     case int(Int64)
     case double(Double)
     case string(String)
 
-    public static func < (lhs: IteratorValue, rhs: IteratorValue) -> Bool {
+    package static func < (lhs: IteratorValue, rhs: IteratorValue) -> Bool {
         switch (lhs, rhs) {
         case (.int(let a), .int(let b)): return a < b
         case (.double(let a), .double(let b)): return a < b
@@ -176,7 +176,7 @@ public enum IteratorValue: Sendable, Hashable, Comparable, CustomStringConvertib
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .int(let i): return String(i)
         case .double(let d): return JSONWriter.formatDouble(d)
@@ -184,7 +184,7 @@ public enum IteratorValue: Sendable, Hashable, Comparable, CustomStringConvertib
         }
     }
 
-    public var sqlValue: Value {
+    package var sqlValue: Value {
         switch self {
         case .int(let i): return .int(i)
         case .double(let d): return .double(d)
@@ -193,7 +193,7 @@ public enum IteratorValue: Sendable, Hashable, Comparable, CustomStringConvertib
     }
 
     /// The value `amount` lower, for lookback windows.
-    public func minus(_ amount: IteratorValue) -> IteratorValue {
+    package func minus(_ amount: IteratorValue) -> IteratorValue {
         switch (self, amount) {
         case (.int(let a), .int(let b)): return .int(a.subtractingReportingOverflow(b).overflow ? Int64.min : a - b)
         case (.double(let a), .double(let b)): return .double(a - b)

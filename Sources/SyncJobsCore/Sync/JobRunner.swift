@@ -3,15 +3,15 @@ import Logging
 
 /// Runs one job once: reads the source, maps every row through the shared engine, packs requests,
 /// delivers them with bounded concurrency, and stores checkpoints that cover only acknowledged rows.
-public final class JobRunner: @unchecked Sendable {
+package final class JobRunner: @unchecked Sendable {
     // @unchecked: a runner is used by one task at a time; its state lives in `run`.
-    public let job: JobDefinition
+    package let job: JobDefinition
     let state: StateStore
     let destination: (any Destination)?
     let logger: Logger
     let progress: (@Sendable (RunCounts, Double) -> Void)?
 
-    public init(job: JobDefinition, state: StateStore, destination: (any Destination)?, logger: Logger,
+    package init(job: JobDefinition, state: StateStore, destination: (any Destination)?, logger: Logger,
                 progress: (@Sendable (RunCounts, Double) -> Void)? = nil) {
         self.job = job
         self.state = state
@@ -22,7 +22,7 @@ public final class JobRunner: @unchecked Sendable {
 
     /// Runs the job. Throws only when the job is already running elsewhere; every other problem is
     /// reported in the result (and in run history).
-    public func run(_ options: RunOptions) async throws -> RunResult {
+    package func run(_ options: RunOptions) async throws -> RunResult {
         let started = ContinuousClock.now
         let startedAt = options.now ?? StateStore.now()
         var result = RunResult(job: job.name, runID: nil, dryRun: options.dryRun)

@@ -1,19 +1,19 @@
 /// What an incremental run will read, worked out before any row is read; `jobs plan` shows it.
-public struct RunWindow: Sendable {
+package struct RunWindow: Sendable {
     /// The read window handed to the source (nil for full syncs).
-    public var read: ReadWindow?
+    package var read: ReadWindow?
     /// The checkpoint the run starts from (nil on a first run or with --full-refresh).
-    public var startCheckpoint: Checkpoint?
+    package var startCheckpoint: Checkpoint?
     /// How rows at exactly the checkpoint's value are treated.
-    public var boundary: BoundaryRule
+    package var boundary: BoundaryRule
     /// A file pass resumes where an interrupted run stopped.
-    public var resume: FileResume?
+    package var resume: FileResume?
     /// Notes for the user (boundary overflow, resume).
-    public var notes: [String]
+    package var notes: [String]
     /// A backfill: reads its window without reading or moving the checkpoint.
-    public var stateless = false
+    package var stateless = false
 
-    public enum BoundaryRule: Sendable, Equatable {
+    package enum BoundaryRule: Sendable, Equatable {
         /// No rows at the lower bound were delivered before.
         case none
         /// Skip rows at `value` whose hash is remembered.
@@ -25,12 +25,12 @@ public struct RunWindow: Sendable {
     }
 
     /// "updated_at >= 2026-01-01T00:00:00Z", for history and summaries.
-    public var lowerDisplay: String? {
+    package var lowerDisplay: String? {
         guard let read, let lower = read.lower else { return nil }
         return read.type.display(lower)
     }
 
-    public var upperDisplay: String? {
+    package var upperDisplay: String? {
         guard let read else { return nil }
         if let upper = read.upper { return read.type.display(upper) }
         if let ceiling = read.ceiling { return read.type.display(ceiling) }
@@ -105,10 +105,10 @@ public struct RunWindow: Sendable {
 }
 
 /// A half-open range of iterator values `[lower, upper)` that a backfill re-sends.
-public struct ExplicitWindow: Sendable, Equatable {
-    public var lower: IteratorValue
-    public var upper: IteratorValue
-    public init(lower: IteratorValue, upper: IteratorValue) {
+package struct ExplicitWindow: Sendable, Equatable {
+    package var lower: IteratorValue
+    package var upper: IteratorValue
+    package init(lower: IteratorValue, upper: IteratorValue) {
         self.lower = lower
         self.upper = upper
     }
@@ -156,8 +156,8 @@ extension RunWindow {
 }
 
 /// A run that cannot go on, with what to do about it.
-public struct RunError: Error, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+package struct RunError: Error, CustomStringConvertible {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }

@@ -9,9 +9,9 @@
 /// at the start is ignored. When `endOffset` stops reading inside a file that has grown since, a
 /// last record without its line break is taken to be still being written and is left for the
 /// next run.
-public final class CSVRecordReader: FileRecordReader {
-    public let path: String
-    public private(set) var columns: [String] = []
+package final class CSVRecordReader: FileRecordReader {
+    package let path: String
+    package private(set) var columns: [String] = []
 
     private let delimiter: UInt8
     private let maximumRecordBytes: Int
@@ -30,7 +30,7 @@ public final class CSVRecordReader: FileRecordReader {
     ///   - startNumber: records before `startOffset`; the next record is numbered one more.
     ///   - endOffset: bytes from this offset on are not read (the file size when the run started).
     ///   - maximumRecordBytes: longer records are reported as malformed without being kept.
-    public init(
+    package init(
         path: String,
         delimiter: UInt8 = UInt8(ascii: ","),
         startOffset: Int64? = nil,
@@ -55,7 +55,7 @@ public final class CSVRecordReader: FileRecordReader {
         }
     }
 
-    public func appendRecord(to batch: inout RowBatch) throws -> Bool {
+    package func appendRecord(to batch: inout RowBatch) throws -> Bool {
         while true {
             guard let scanned = try scanRecord() else { return false }
             let startLine = line

@@ -12,19 +12,19 @@ import Foundation
 ///
 /// Every field but `device`, `inode` and `head` is optional only so that resume points stored by
 /// earlier versions still decode; such a point is never resumed.
-public struct FileFingerprint: Sendable, Equatable, Codable {
-    public var device: UInt64
-    public var inode: UInt64
-    public var size: Int64?
+package struct FileFingerprint: Sendable, Equatable, Codable {
+    package var device: UInt64
+    package var inode: UInt64
+    package var size: Int64?
     /// Modification and change times in nanoseconds since the epoch.
-    public var modifiedNanos: Int64?
-    public var changedNanos: Int64?
+    package var modifiedNanos: Int64?
+    package var changedNanos: Int64?
     /// Hash of the first bytes of the file (up to 64 KiB).
-    public var head: String
+    package var head: String
 }
 
 /// Whether an interrupted pass over a file can go on where it stopped.
-public enum ResumeVerdict: Sendable, Equatable {
+package enum ResumeVerdict: Sendable, Equatable {
     case resume
     /// The pass starts again from the first row; the text says why, for the run's notes.
     case restart(String)

@@ -4,7 +4,7 @@
 /// JSON lists and objects (kept as `Value`s beside the cells) and JSON keys outside the columns.
 /// Rows are numbered from 1 in the file (a CSV header is not counted, malformed records are) and
 /// carry the byte offset just after the record, where a later run can resume.
-public protocol FileRecordReader: AnyObject {
+package protocol FileRecordReader: AnyObject {
     /// Column names, fixed before the first record is read.
     var columns: [String] { get }
     /// Appends the next record to `batch`: a row of cells aligned with `columns` (the batch has
@@ -17,25 +17,25 @@ public protocol FileRecordReader: AnyObject {
 }
 
 /// A fatal problem with a file source; the message says what to fix.
-public struct FileSourceError: Error, CustomStringConvertible, Sendable, Equatable {
-    public let path: String
-    public let message: String
+package struct FileSourceError: Error, CustomStringConvertible, Sendable, Equatable {
+    package let path: String
+    package let message: String
 
-    public init(path: String, message: String) {
+    package init(path: String, message: String) {
         self.path = path
         self.message = message
     }
 
-    public var description: String { "\(path): \(message)" }
+    package var description: String { "\(path): \(message)" }
 }
 
 /// Limits shared by the file readers.
-public enum FileRecordLimits {
+package enum FileRecordLimits {
     /// A record longer than this is reported as malformed and skipped without being held in
     /// memory, so a stray quote or a missing newline cannot make a reader load a whole file.
-    public static let defaultMaximumRecordBytes = 16 << 20
+    package static let defaultMaximumRecordBytes = 16 << 20
     /// The text of a malformed record's rejected row is cut to this many bytes.
-    public static let rawTextLimit = 1000
+    package static let rawTextLimit = 1000
 }
 
 enum RawText {

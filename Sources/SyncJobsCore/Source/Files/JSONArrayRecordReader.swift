@@ -7,9 +7,9 @@
 /// cut short) leaves no safe place to go on: the records before it are read, and the rest of the
 /// file is one malformed record that says where the damage starts. Columns come from the first
 /// object in the file, as for NDJSON.
-public final class JSONArrayRecordReader: FileRecordReader {
-    public let path: String
-    public let columns: [String]
+package final class JSONArrayRecordReader: FileRecordReader {
+    package let path: String
+    package let columns: [String]
 
     private let elements: JSONArrayElementSource
     private var decoder: JSONRecordDecoder
@@ -20,7 +20,7 @@ public final class JSONArrayRecordReader: FileRecordReader {
     ///   - startNumber: records before `startOffset`; the next record is numbered one more.
     ///   - endOffset: bytes from this offset on are not read (the file size when the run started).
     ///   - maximumRecordBytes: longer elements are reported as malformed without being kept.
-    public init(
+    package init(
         path: String,
         startOffset: Int64? = nil,
         startNumber: Int = 0,
@@ -45,7 +45,7 @@ public final class JSONArrayRecordReader: FileRecordReader {
                                                    endOffset: endOffset, maximumElementBytes: self.maximumRecordBytes)
     }
 
-    public func appendRecord(to batch: inout RowBatch) throws -> Bool {
+    package func appendRecord(to batch: inout RowBatch) throws -> Bool {
         guard let element = try elements.nextElement() else { return false }
         if let damage = element.damage {
             batch.appendRejected(number: element.number, reason: damage.reason,

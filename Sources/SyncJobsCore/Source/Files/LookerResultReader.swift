@@ -1,8 +1,8 @@
 /// One field of a Looker query result, as its `fields` section describes it.
-public struct LookerField: Sendable, Hashable {
+package struct LookerField: Sendable, Hashable {
     /// Where the field is listed in `fields`. The Looker mParticle action visits measures, then
     /// dimensions, then table calculations, and that order decides which field wins a shared key.
-    public enum Category: String, Sendable, CaseIterable {
+    package enum Category: String, Sendable, CaseIterable {
         case measure, dimension
         case tableCalculation = "table calculation"
 
@@ -17,12 +17,12 @@ public struct LookerField: Sendable, Hashable {
     }
 
     /// `<view>.<field>` for measures and dimensions; a bare name for table calculations.
-    public var name: String
-    public var category: Category
+    package var name: String
+    package var category: Category
     /// The LookML `tags` exactly as Looker wrote them (usually strings; may be missing).
-    public var tags: [Value]
+    package var tags: [Value]
 
-    public init(name: String, category: Category, tags: [Value]) {
+    package init(name: String, category: Category, tags: [Value]) {
         self.name = name
         self.category = category
         self.tags = tags
@@ -39,10 +39,10 @@ public struct LookerField: Sendable, Hashable {
 /// Columns are the field names in the action's visit order (measures, dimensions, table
 /// calculations) and a row's values are its cells' `value`s. Pivoted results are refused: their
 /// cells hold one value per pivot column, which no single mParticle field can take.
-public final class LookerRecordReader: FileRecordReader {
-    public let path: String
-    public let fields: [LookerField]
-    public let columns: [String]
+package final class LookerRecordReader: FileRecordReader {
+    package let path: String
+    package let fields: [LookerField]
+    package let columns: [String]
 
     private let elements: JSONArrayElementSource
     private var decoder: LookerRowDecoder
@@ -52,7 +52,7 @@ public final class LookerRecordReader: FileRecordReader {
     ///   - startOffset: resume point, a previous record's `endOffset` (just after a row of `data`).
     ///   - startNumber: rows before `startOffset`; the next row is numbered one more.
     ///   - endOffset: bytes from this offset on are not read (the file size when the run started).
-    public init(
+    package init(
         path: String,
         startOffset: Int64? = nil,
         startNumber: Int = 0,
@@ -70,7 +70,7 @@ public final class LookerRecordReader: FileRecordReader {
                                               stopsAtArrayEnd: true, arrayName: "the 'data' array", elementName: "row")
     }
 
-    public func appendRecord(to batch: inout RowBatch) throws -> Bool {
+    package func appendRecord(to batch: inout RowBatch) throws -> Bool {
         guard let element = try elements.nextElement() else { return false }
         decoder.decode(element, maximumRecordBytes: maximumRecordBytes, into: &batch)
         return true

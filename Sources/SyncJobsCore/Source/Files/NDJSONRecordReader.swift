@@ -13,9 +13,9 @@ import Darwin
 /// those columns; their other keys go to `extras`. Blank lines are skipped; a line that is not a
 /// JSON object is reported as malformed and reading goes on with the next line. A last line cut
 /// by `endOffset` in a file that has grown since is left for the next run.
-public final class NDJSONRecordReader: FileRecordReader {
-    public let path: String
-    public let columns: [String]
+package final class NDJSONRecordReader: FileRecordReader {
+    package let path: String
+    package let columns: [String]
 
     private let lines: LineSource
     private var decoder: JSONRecordDecoder
@@ -29,7 +29,7 @@ public final class NDJSONRecordReader: FileRecordReader {
     ///   - startNumber: records before `startOffset`; the next record is numbered one more.
     ///   - endOffset: bytes from this offset on are not read (the file size when the run started).
     ///   - maximumRecordBytes: longer lines are reported as malformed without being kept.
-    public init(
+    package init(
         path: String,
         startOffset: Int64? = nil,
         startNumber: Int = 0,
@@ -55,7 +55,7 @@ public final class NDJSONRecordReader: FileRecordReader {
         self.lineNumber = resumeOffset > 0 ? nil : 0
     }
 
-    public func appendRecord(to batch: inout RowBatch) throws -> Bool {
+    package func appendRecord(to batch: inout RowBatch) throws -> Bool {
         while let line = try lines.nextLine() {
             lineNumber = lineNumber.map { $0 + 1 }
             if line.oversizedPrefix == nil && line.bytes.isJSONWhitespace { continue }

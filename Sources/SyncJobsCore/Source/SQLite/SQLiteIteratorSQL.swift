@@ -5,7 +5,7 @@ extension IteratorType {
     /// A SQLite expression giving the same normalized value for a column, or NULL where
     /// `normalize` would reject the cell. The runner filters and orders on it, so the iterator
     /// predicate runs inside SQLite.
-    public func sqlExpression(_ column: String) -> String {
+    package func sqlExpression(_ column: String) -> String {
         let x = column
         let integer = "CASE typeof(\(x)) WHEN 'integer' THEN \(x) WHEN 'real' THEN (CASE WHEN \(x) = CAST(\(x) AS INTEGER) THEN CAST(\(x) AS INTEGER) END) WHEN 'text' THEN (CASE WHEN CAST(CAST(\(x) AS INTEGER) AS TEXT) = \(x) THEN CAST(\(x) AS INTEGER) END) END"
         switch self {
@@ -48,7 +48,7 @@ extension Timestamp {
     /// The result is exact: `julianday` computes integer milliseconds and divides by 86 400 000, and
     /// the double it returns is precise to about 0.0001 ms for years 0000–9999, so rounding the
     /// product recovers the integer.
-    public static func sqlMillisExpression(_ operand: String) -> String {
+    package static func sqlMillisExpression(_ operand: String) -> String {
         let x = operand
         let whitespace = "char(32, 9, 10, 11, 12, 13)"
         let upperT = "(CASE WHEN substr(\(x), 11, 1) = 't' THEN substr(\(x), 1, 10) || 'T' || substr(\(x), 12) ELSE \(x) END)"

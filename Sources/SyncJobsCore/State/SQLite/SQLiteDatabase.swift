@@ -6,8 +6,8 @@ import Foundation
 /// Not Sendable: a connection's error message, last insert row ID and change count describe its
 /// most recent call, so a connection belongs to one isolation domain at a time. Open one per task
 /// (SQLite connections are cheap) rather than sharing one.
-public final class SQLiteDatabase {
-    public enum OpenMode: Sendable {
+package final class SQLiteDatabase {
+    package enum OpenMode: Sendable {
         /// Reads an existing file; writes fail with `SQLITE_READONLY`.
         case readOnly
         /// Reads and writes an existing file; a missing file is an error.
@@ -16,7 +16,7 @@ public final class SQLiteDatabase {
         case readWriteCreate
     }
 
-    public enum TransactionKind: Sendable {
+    package enum TransactionKind: Sendable {
         /// Takes locks when the first statement needs them; a later write may fail with BUSY.
         case deferred
         /// Takes the write lock at BEGIN (waiting up to the busy timeout), so writes inside the
@@ -31,15 +31,15 @@ public final class SQLiteDatabase {
         }
     }
 
-    public let path: String
-    public let mode: OpenMode
+    package let path: String
+    package let mode: OpenMode
     private var connection: OpaquePointer?
 
     /// Opens (or, with `.readWriteCreate`, creates) the database at `path`.
     ///
     /// `busyTimeoutMilliseconds` is how long a statement waits for another connection's lock
     /// before failing with `SQLITE_BUSY`.
-    public init(path: String, mode: OpenMode, busyTimeoutMilliseconds: Int32 = 5000) throws {
+    package init(path: String, mode: OpenMode, busyTimeoutMilliseconds: Int32 = 5000) throws {
         self.path = path
         self.mode = mode
 
@@ -107,7 +107,7 @@ public final class SQLiteDatabase {
     }
 
     /// False after `close()`.
-    public var isOpen: Bool { connection != nil }
+    package var isOpen: Bool { connection != nil }
 
     /// The open handle, or a `.closed` error naming what was attempted.
     func openConnection(for operation: SQLiteError.Operation, sql: String?) throws -> OpaquePointer {
@@ -121,7 +121,7 @@ public final class SQLiteDatabase {
     ///
     /// Statements run one at a time, so those before a failing one have taken effect; wrap the
     /// call in `transaction` to make a script all-or-nothing.
-    public func execute(_ sql: String) throws {
+    package func execute(_ sql: String) throws {
         let connection = try openConnection(for: .executing, sql: sql)
         try Self.rejectNUL(in: sql, operation: .executing)
         try sql.withCString { scriptStart in
@@ -153,7 +153,7 @@ public final class SQLiteDatabase {
     ///
     /// Blank SQL and SQL with a second statement after the first are errors, not silently
     /// ignored: a second statement would otherwise never run.
-    public func prepare(_ sql: String) throws -> SQLiteStatement {
+    package func prepare(_ sql: String) throws -> SQLiteStatement {
         let connection = try openConnection(for: .preparing, sql: sql)
         try Self.rejectNUL(in: sql, operation: .preparing)
         var statement: OpaquePointer?
@@ -186,7 +186,7 @@ public final class SQLiteDatabase {
     /// throws, rethrowing the original error.
     ///
     /// Transactions don't nest; BEGIN inside a transaction fails.
-    public func transaction<T>(_ kind: TransactionKind = .deferred, _ body: () throws -> T) throws -> T {
+    package func transaction<T>(_ kind: TransactionKind = .deferred, _ body: () throws -> T) throws -> T {
         try execute(kind.beginSQL)
         do {
             let result = try body()
@@ -203,18 +203,18 @@ public final class SQLiteDatabase {
     }
 
     /// The rowid of the most recent successful INSERT on this connection (0 if none).
-    public var lastInsertRowID: Int64 {
+    package var lastInsertRowID: Int64 {
         connection.map { sqlite3_last_insert_rowid($0) } ?? 0
     }
 
     /// Rows changed by the most recent INSERT, UPDATE or DELETE on this connection.
-    public var changes: Int {
+    package var changes: Int {
         connection.map { Int(sqlite3_changes64($0)) } ?? 0
     }
 
     /// Makes the running statement (and any started before it finishes) fail with
     /// `SQLITE_INTERRUPT`, e.g. from a progress callback during a long query.
-    public func interrupt() {
+    package func interrupt() {
         if let connection { sqlite3_interrupt(connection) }
     }
 
@@ -223,7 +223,7 @@ public final class SQLiteDatabase {
     /// Statements still alive are not finalized here — they belong to their owners.
     /// `sqlite3_close_v2` keeps the connection's memory until the last of them is finalized,
     /// and they report `.closed` errors from then on.
-    public func close() {
+    package func close() {
         guard let connection else { return }
         self.connection = nil
         sqlite3_close_v2(connection)

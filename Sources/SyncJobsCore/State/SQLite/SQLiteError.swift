@@ -5,10 +5,10 @@ import Foundation
 ///
 /// Carries the result code, SQLite's message and the SQL (or, when opening, the path) involved —
 /// never bound values, which may be customer data that must not reach logs.
-public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible, LocalizedError {
+package struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible, LocalizedError {
     /// What went wrong, for the failures the wrapper detects itself; `.sqlite` for everything
     /// SQLite reported.
-    public enum Kind: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable {
         /// SQLite returned a failure code; `extendedCode` and `message` are its own.
         case sqlite
         /// `prepare` got text with no statement in it (empty, whitespace, comments).
@@ -28,22 +28,22 @@ public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible, 
     }
 
     /// The step that failed, for the message.
-    public enum Operation: String, Sendable {
+    package enum Operation: String, Sendable {
         case opening, preparing, executing, binding, stepping, resetting, reading
     }
 
-    public var kind: Kind
+    package var kind: Kind
     /// SQLite's extended result code (`SQLITE_CONSTRAINT_UNIQUE` = 2067, …). For failures the
     /// wrapper detects itself, the closest primary code: `SQLITE_MISMATCH` for BLOB columns,
     /// `SQLITE_RANGE` for bad indexes or counts, `SQLITE_MISUSE` after close, else `SQLITE_ERROR`.
-    public var extendedCode: Int32
-    public var message: String
-    public var operation: Operation
+    package var extendedCode: Int32
+    package var message: String
+    package var operation: Operation
     /// The statement that failed (or, for a failed script, the script from the failing statement
     /// on); nil when opening or when no SQL is involved.
-    public var sql: String?
+    package var sql: String?
 
-    public init(kind: Kind = .sqlite, extendedCode: Int32, message: String, operation: Operation, sql: String? = nil) {
+    package init(kind: Kind = .sqlite, extendedCode: Int32, message: String, operation: Operation, sql: String? = nil) {
         self.kind = kind
         self.extendedCode = extendedCode
         self.message = message
@@ -52,31 +52,31 @@ public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible, 
     }
 
     /// The primary result code: the low byte of the extended code (`SQLITE_CONSTRAINT` = 19, …).
-    public var resultCode: Int32 { extendedCode & 0xFF }
+    package var resultCode: Int32 { extendedCode & 0xFF }
 
     /// Another connection holds a lock that the busy timeout did not outlast.
-    public var isBusy: Bool { resultCode == SQLITE_BUSY }
+    package var isBusy: Bool { resultCode == SQLITE_BUSY }
     /// A lock conflict inside this connection (a shared-cache or same-connection conflict).
-    public var isLocked: Bool { resultCode == SQLITE_LOCKED }
+    package var isLocked: Bool { resultCode == SQLITE_LOCKED }
     /// A UNIQUE, NOT NULL, CHECK, FOREIGN KEY or PRIMARY KEY constraint failed.
-    public var isConstraint: Bool { resultCode == SQLITE_CONSTRAINT }
+    package var isConstraint: Bool { resultCode == SQLITE_CONSTRAINT }
     /// `interrupt()` stopped the statement.
-    public var isInterrupted: Bool { resultCode == SQLITE_INTERRUPT }
+    package var isInterrupted: Bool { resultCode == SQLITE_INTERRUPT }
     /// The database file could not be opened (missing, unreadable, its directory missing).
-    public var isCantOpen: Bool { resultCode == SQLITE_CANTOPEN }
+    package var isCantOpen: Bool { resultCode == SQLITE_CANTOPEN }
     /// The file is not a SQLite database (or is encrypted).
-    public var isNotADatabase: Bool { resultCode == SQLITE_NOTADB }
+    package var isNotADatabase: Bool { resultCode == SQLITE_NOTADB }
     /// A write on a connection or file that is read-only.
-    public var isReadOnly: Bool { resultCode == SQLITE_READONLY }
+    package var isReadOnly: Bool { resultCode == SQLITE_READONLY }
     /// A column read as a `Value` held a BLOB.
-    public var isBlobColumn: Bool {
+    package var isBlobColumn: Bool {
         if case .blobColumn = kind { return true }
         return false
     }
 
     /// `SQLite error 1: no such table: users (while preparing: SELECT * FROM users)`; SQL is
     /// shortened to one line of at most 200 characters.
-    public var description: String {
+    package var description: String {
         var text = "SQLite error \(resultCode)"
         if extendedCode != resultCode { text += " (extended \(extendedCode))" }
         text += ": \(message) (while \(operation.rawValue)"
@@ -84,7 +84,7 @@ public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible, 
         return text + ")"
     }
 
-    public var errorDescription: String? { description }
+    package var errorDescription: String? { description }
 
     /// The SQL on one line, whitespace runs collapsed, cut at `limit` characters.
     static func abbreviated(_ sql: String, limit: Int = 200) -> String {

@@ -4,7 +4,7 @@ import CSQLite
 ///
 /// Keeps its database object alive, so dropping the database while a statement is in use can't
 /// close the connection under it. Not Sendable, for the same reasons as the database.
-public final class SQLiteStatement {
+package final class SQLiteStatement {
     private let database: SQLiteDatabase
     private let statement: OpaquePointer
 
@@ -18,21 +18,21 @@ public final class SQLiteStatement {
     }
 
     /// The statement's SQL as written, with its placeholders (never the bound values).
-    public var sql: String {
+    package var sql: String {
         SQLiteDatabase.statementText(statement) ?? ""
     }
 
-    public var columnCount: Int32 {
+    package var columnCount: Int32 {
         sqlite3_column_count(statement)
     }
 
     /// The result columns' names (the `AS` alias, else SQLite's choice), read once.
-    public private(set) lazy var columnNames: [String] = (0..<columnCount).map { index in
+    package private(set) lazy var columnNames: [String] = (0..<columnCount).map { index in
         sqlite3_column_name(statement, index).map { String(cString: $0) } ?? ""
     }
 
     /// The number of parameters: the largest `?NNN` index, counting each `?` separately.
-    public var parameterCount: Int32 {
+    package var parameterCount: Int32 {
         sqlite3_bind_parameter_count(statement)
     }
 
@@ -42,7 +42,7 @@ public final class SQLiteStatement {
     ///
     /// The count must match the statement's parameters, so a forgotten value is an error rather
     /// than a silent NULL or a value left over from the previous run.
-    public func bind(_ values: [Value]) throws {
+    package func bind(_ values: [Value]) throws {
         _ = try connection(for: .binding)
         guard values.count == Int(parameterCount) else {
             throw SQLiteError(kind: .parameterCountMismatch, extendedCode: SQLITE_RANGE,
@@ -62,7 +62,7 @@ public final class SQLiteStatement {
     ///
     /// Strings are TEXT (copied by SQLite), booleans the integers 0 and 1, and arrays and objects
     /// their compact JSON text, which SQLite's JSON functions read.
-    public func bind(_ value: Value, at index: Int32) throws {
+    package func bind(_ value: Value, at index: Int32) throws {
         let connection = try connection(for: .binding)
         let code: Int32
         switch value {
@@ -96,7 +96,7 @@ public final class SQLiteStatement {
 
     /// Advances to the next row: true when a row is available, false when the statement is done.
     @discardableResult
-    public func step() throws -> Bool {
+    package func step() throws -> Bool {
         let connection = try connection(for: .stepping)
         let code = sqlite3_step(statement)
         switch code {
@@ -109,7 +109,7 @@ public final class SQLiteStatement {
     /// Rewinds the statement so it can run again; bindings stay.
     ///
     /// Throws the error of the last step if that step failed, as `sqlite3_reset` reports it.
-    public func reset() throws {
+    package func reset() throws {
         let connection = try connection(for: .resetting)
         let code = sqlite3_reset(statement)
         guard code == SQLITE_OK else {
@@ -122,7 +122,7 @@ public final class SQLiteStatement {
     /// The column's value by storage class: INTEGER → `.int`, FLOAT → `.double`, TEXT → `.string`,
     /// NULL → `.null`. A BLOB is an error naming the column, because rows become JSON and a BLOB
     /// has no faithful JSON form; the query should convert it (`hex(…)`) or leave it out.
-    public func value(at index: Int32) throws -> Value {
+    package func value(at index: Int32) throws -> Value {
         _ = try connection(for: .reading)
         guard (0..<columnCount).contains(index) else {
             throw SQLiteError(kind: .columnOutOfRange, extendedCode: SQLITE_RANGE,
@@ -171,18 +171,18 @@ public final class SQLiteStatement {
     }
 
     /// All columns of the current row, as `value(at:)` reads them.
-    public func row() throws -> [Value] {
+    package func row() throws -> [Value] {
         try (0..<columnCount).map { try value(at: $0) }
     }
 
     /// The column as an integer, with SQLite's conversions (NULL and non-numeric text give 0).
     /// For the wrapper's own tables, whose types are known.
-    public func int64(at index: Int32) -> Int64 {
+    package func int64(at index: Int32) -> Int64 {
         sqlite3_column_int64(statement, index)
     }
 
     /// The column as text with SQLite's conversions (numbers become their text), or nil for NULL.
-    public func text(at index: Int32) -> String? {
+    package func text(at index: Int32) -> String? {
         guard sqlite3_column_type(statement, index) != SQLITE_NULL,
               let bytes = sqlite3_column_text(statement, index)
         else { return nil }
