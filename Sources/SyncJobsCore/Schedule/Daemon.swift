@@ -182,7 +182,7 @@ public final class Daemon: Service {
             let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
             if let known = files[path], known.modified == modified, known.size == size { continue }
             let previous = files[path]?.job?.name
-            let diagnostics = ValidateCommand.validate(path: path)
+            let diagnostics = JobValidation.validate(path: path)
             var loaded = LoadedFile(modified: modified, size: size, job: nil)
             if diagnostics.contains(where: { $0.severity == .error }) {
                 logger.error("Job file does not validate; left out until it does", metadata: [

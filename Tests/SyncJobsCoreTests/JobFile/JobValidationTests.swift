@@ -15,7 +15,7 @@ import Testing
         try t.write("data/u.csv", Self.users)
         let path = try t.write("jobs/empty.yaml", "type: user\nsource: { file: ../data/u.csv }\nmapping: []\n")
         let expected = "\(path):3:10: the mapping is empty, so no batch could say which user it is about; add entries, at least one mapping a column to 'user_identities.customer_id', 'user_identities.email', another identity key, 'mpid' or a device id"
-        #expect(ValidateCommand.validate(path: path).map(\.description) == [expected])
+        #expect(JobValidation.validate(path: path).map(\.description) == [expected])
 
         // A run refuses it before reading a row, as an invalid job (exit code 2 in `jobs run`).
         let result = try await t.run(try JobFileParser.load(path: path).0)
@@ -38,7 +38,7 @@ import Testing
               - { ignore: id }
               - { ignore: email }
             """)
-        #expect(ValidateCommand.validate(path: path).map(\.description) == [
+        #expect(JobValidation.validate(path: path).map(\.description) == [
             "\(path):4:3: no mapping entry writes a user identity, so no batch could say which user it is about; map a column to 'user_identities.customer_id', 'user_identities.email', another identity key, 'mpid' or a device id",
         ])
     }
@@ -58,7 +58,7 @@ import Testing
               - { column: email, to: user_identities.email }
             """)
         let missing = "\(table):4:10: table 'userz' does not exist in '\(db)'; did you mean 'users'?"
-        #expect(ValidateCommand.validate(path: table).map(\.description) == [missing])
+        #expect(JobValidation.validate(path: table).map(\.description) == [missing])
         let result = try await t.run(try JobFileParser.load(path: table).0)
         guard case .invalidJob(let diagnostics)? = result.failure else {
             Issue.record("expected an invalid job, got \(String(describing: result.failure))")
@@ -74,7 +74,7 @@ import Testing
             mapping:
               - { column: email, to: user_identities.email }
             """)
-        #expect(ValidateCommand.validate(path: query).map(\.description) == [
+        #expect(JobValidation.validate(path: query).map(\.description) == [
             "\(query):4:10: the query on '\(db)' does not compile: no such column: emial; run it in the sqlite3 shell to check it",
         ])
 
@@ -84,7 +84,7 @@ import Testing
             mapping:
               - { column: email, to: user_identities.email }
             """)
-        #expect(ValidateCommand.validate(path: nowhere).map(\.description) == [
+        #expect(JobValidation.validate(path: nowhere).map(\.description) == [
             "\(nowhere):2:19: the SQLite database '\(Paths.display(t.path("data/nope.db")))' does not exist; check 'source.sqlite' (paths are relative to the job file)",
         ])
     }
@@ -160,7 +160,7 @@ import Testing
               - { column: c100001, to: user_attributes.last }
             """)
         let csv = "CSV file \(Paths.display(t.path("data/wide.csv")))"
-        #expect(ValidateCommand.validate(path: path).map(\.description) == [
+        #expect(JobValidation.validate(path: path).map(\.description) == [
             "\(path):5:7: column 'c100001' is not in \(csv); did you mean 'c10000'?",
         ])
         try t.write("jobs/wide.yaml", """
@@ -170,7 +170,7 @@ import Testing
               - { column: c1, to: user_identities.customer_id }
               - { column: nope, to: user_attributes.last }
             """)
-        #expect(ValidateCommand.validate(path: path).map(\.description) == [
+        #expect(JobValidation.validate(path: path).map(\.description) == [
             "\(path):5:7: column 'nope' is not in \(csv); the columns are 'c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9', 'c10' and 99,990 more",
         ])
         try t.write("jobs/wide.yaml", """
@@ -180,7 +180,7 @@ import Testing
               - { column: c1, to: user_identities.customer_id }
               - { column: c2, to: user_attributes.second }
             """)
-        #expect(ValidateCommand.validate(path: path).map(\.description) == [
+        #expect(JobValidation.validate(path: path).map(\.description) == [
             "\(path):4:3: warning: columns 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9', 'c10', 'c11', 'c12' and 99,988 more are neither mapped nor ignored, so they are not sent; map them, add '- { ignore: <column> }', or add '- { column: $unmapped, to: user_attributes.* }'",
         ])
     }

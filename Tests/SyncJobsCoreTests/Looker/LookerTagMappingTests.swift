@@ -68,13 +68,13 @@ import Testing
         try t.write("data/result.json", Self.identityFixture.json())
         let path = try t.write("jobs/j.yaml", jobYAML(type: "user", extra: "identity_names: looker"))
         let identitiesOnly = "\(path):3:10: warning: user batches will carry identities only; map columns to 'user_attributes.<name>' to send attributes"
-        #expect(ValidateCommand.validate(path: path).map(\.description) == [
+        #expect(JobValidation.validate(path: path).map(\.description) == [
             identitiesOnly,
             "\(path):4:17: warning: 'identity_names: looker' writes the user_identities keys 'customerid' (the schema's 'customer_id'), 'other2' (the schema's 'other_id_2'), 'other3' (the schema's 'other_id_3'), 'other4' (the schema's 'other_id_4'), which mParticle's published Events API schema refuses: its user_identities allows only its own key names; remove 'identity_names: looker' to write the schema's names, unless your mParticle input is known to accept the action's spellings",
         ])
         // Spellings the action shares with the schema draw no warning.
         try t.write("data/result.json", LookerFixture(dimensions: [.field("users.email", #"["mp_email"]"#)], rows: [[#""a@x.io""#]]).json())
-        #expect(ValidateCommand.validate(path: path).map(\.description) == [identitiesOnly])
+        #expect(JobValidation.validate(path: path).map(\.description) == [identitiesOnly])
     }
 
     /// The warning's premise, checked against the schema itself: the canonical keys are exactly
@@ -143,12 +143,12 @@ import Testing
         let t = try TestWorkspace()
         try t.write("data/result.json", Self.everyTagFixture.json())
         let user = try t.write("jobs/user.yaml", jobYAML(type: "user"))
-        #expect(ValidateCommand.validate(path: user).map(\.description) == [
+        #expect(JobValidation.validate(path: user).map(\.description) == [
             "\(t.path("jobs/user.yaml")):3:10: warning: field 'events.name' is tagged mp_event_name, which user jobs do not send (the action drops it too); set 'type: event' to send events, or remove the field from the query",
             "\(t.path("jobs/user.yaml")):3:10: warning: field 'users.typo' has the tag 'mp_other_2', which is not an mParticle tag, so it is sent as the user attribute 'looker_users.typo'; did you mean 'mp_other2'?",
         ])
         let event = try t.write("jobs/event.yaml", jobYAML(type: "event"))
-        #expect(ValidateCommand.validate(path: event).map(\.description) == [
+        #expect(JobValidation.validate(path: event).map(\.description) == [
             "\(t.path("jobs/event.yaml")):3:10: warning: field 'devices.model_name' is tagged mp_device_info, but 'model_name' is not one of the 36 device_info fields the action sends, so it is not sent; name the dimension after a device_info field (brand, platform, os_version, …)",
             "\(t.path("jobs/event.yaml")):3:10: warning: field 'users.typo' has the tag 'mp_other_2', which is not an mParticle tag, so it is not sent; did you mean 'mp_other2'?",
         ])
@@ -174,7 +174,7 @@ import Testing
         try t.write("data/result.json", fixture.json())
         let path = try t.write("jobs/j.yaml", jobYAML(type: type))
         let at = "\(path):3:10: warning: "
-        #expect(ValidateCommand.validate(path: path).map(\.description) == [
+        #expect(JobValidation.validate(path: path).map(\.description) == [
             at + "field 'u.a' has several mp_ tags ('mp_user_attribute', 'mp_email'); only the first, 'mp_user_attribute', counts; keep one mp_ tag on the field in LookML",
             at + "field 'u.b' has the tag 'mp_email' after an empty first tag, which hides every tag (the action reads no tag then); remove the empty tag in LookML",
             at + "field 'u.d' has the tag 'MP_EMAIL', which does not count: tags are case-sensitive; write it as 'mp_email'",
@@ -349,7 +349,7 @@ import Testing
             mapping:
               - { column: user.email, to: user_identities.email }
             """)
-        #expect(ValidateCommand.validate(path: typo).map(\.description) == [
+        #expect(JobValidation.validate(path: typo).map(\.description) == [
             "\(typo):4:7: column 'user.email' is not in Looker result \(Paths.display(t.path("data/result.json"))); did you mean 'users.email'?",
         ])
     }
@@ -359,7 +359,7 @@ import Testing
         try t.write("data/u.csv", "email\na@x.io\n")
         func diagnostics(_ yaml: String) throws -> [String] {
             let path = try t.write("jobs/j.yaml", yaml)
-            return ValidateCommand.validate(path: path).map { $0.description.replacingOccurrences(of: path, with: "j.yaml") }
+            return JobValidation.validate(path: path).map { $0.description.replacingOccurrences(of: path, with: "j.yaml") }
         }
         #expect(try diagnostics("type: user\nsource: { file: ../data/u.csv }\nmapping: looker\n") == [
             "j.yaml:3:10: 'mapping: looker' derives the mapping from the LookML tags of a Looker result, but the source is not one; add 'format: looker' to 'source:' for a Looker json_detail result, or write the mapping as a list",

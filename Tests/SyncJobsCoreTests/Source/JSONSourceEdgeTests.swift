@@ -32,7 +32,7 @@ import Testing
         #expect(run.notes == ["\(shown) holds no records, so there is nothing to send"])
         #expect(t.read("out/j.ndjson") == "")
         #expect(try t.state().checkpoint(job: "j") == Checkpoint(iterator: "at", iteratorType: .timestamp))
-        #expect(ValidateCommand.validate(path: t.path("jobs/j.yaml")).map(\.description) == [
+        #expect(JobValidation.validate(path: t.path("jobs/j.yaml")).map(\.description) == [
             "\(Paths.display(t.path("jobs/j.yaml"))):3:9: warning: \(shown) holds no records, so there is nothing to send; the columns the mapping names are checked once it holds a record",
         ])
     }
