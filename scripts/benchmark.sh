@@ -19,28 +19,32 @@ cleanup() { exec 3>&- 2>/dev/null || true; [ -n "$SINK_PID" ] && wait "$SINK_PID
 trap cleanup EXIT
 mkdir -p "$WORK/jobs" "$WORK/data" "$WORK/out"
 
+# A 12-column event table of N rows, generated inside SQLite (10M rows take seconds, not minutes).
+make_events12() { # path rows
+    rm -f "$1"
+    python3 - "$1" "$2" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("""CREATE TABLE events (id INTEGER, customer_id TEXT, email TEXT, event_name TEXT, occurred_at TEXT,
+    platform TEXT, os_version TEXT, sku TEXT, price REAL, category TEXT, campaign TEXT, quantity INTEGER)""")
+db.execute("""WITH RECURSIVE n(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM n WHERE n < ?)
+    INSERT INTO events SELECT n, printf('C%06d', n % 50000), 'user' || (n % 50000) || '@example.com',
+        CASE n % 4 WHEN 0 THEN 'Product Viewed' WHEN 1 THEN 'Added to Cart' WHEN 2 THEN 'Order Completed' ELSE 'Search' END,
+        strftime('%Y-%m-%dT%H:%M:%SZ', 1767225600 + n, 'unixepoch'),
+        CASE n % 3 WHEN 0 THEN 'iOS' WHEN 1 THEN 'Android' ELSE 'web' END, (17 + n % 3) || '.' || (n % 7),
+        'SKU-' || (n % 997), (n % 10000) / 100.0, CASE n % 3 WHEN 0 THEN 'shoes' WHEN 1 THEN 'books' ELSE 'garden' END,
+        'spring-' || (n % 12), n % 5 + 1 FROM n""", (int(sys.argv[2]),))
+db.commit()
+PY
+}
+
 # The engine against the fastest way to get the same table out of SQLite as JSON: a 12-column
 # event table, full sync to a file, against `sqlite3 -json` writing the table to a file on the same
 # disk. Median of 5 alternating pairs; the ratio is syncjobs' wall time over sqlite3's.
 vs_sqlite() {
     command -v sqlite3 >/dev/null || { echo "vs sqlite3 -json: skipped (no sqlite3 command; apt-get install sqlite3)"; return; }
-    python3 - "$WORK/data/events12.db" "$ROWS" <<'PY'
-import sqlite3, sys
-from datetime import datetime, timedelta, timezone
-path, rows = sys.argv[1], int(sys.argv[2])
-base = datetime(2026, 1, 1, tzinfo=timezone.utc)
-db = sqlite3.connect(path)
-db.execute("PRAGMA journal_mode=WAL")
-db.execute("""CREATE TABLE events (id INTEGER, customer_id TEXT, email TEXT, event_name TEXT, occurred_at TEXT,
-    platform TEXT, os_version TEXT, sku TEXT, price REAL, category TEXT, campaign TEXT, quantity INTEGER)""")
-names = ["Product Viewed", "Added to Cart", "Order Completed", "Search"]
-db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-    ((n, f"C{n % 50000:06d}", f"user{n % 50000}@example.com", names[n % 4],
-      (base + timedelta(seconds=n)).strftime("%Y-%m-%dT%H:%M:%SZ"), ["iOS", "Android", "web"][n % 3], f"{17 + n % 3}.{n % 7}",
-      f"SKU-{n % 997}", (n % 10000) / 100, ["shoes", "books", "garden"][n % 3], f"spring-{n % 12}", n % 5 + 1)
-     for n in range(1, rows + 1)))
-db.commit()
-PY
+    make_events12 "$WORK/data/events12.db" "$ROWS"
     cat > "$WORK/jobs/sqlite-events-full.yaml" <<YAML
 name: sqlite-events-full
 type: event
@@ -77,6 +81,20 @@ a, b = statistics.median(ours), statistics.median(theirs)
 print(f"vs sqlite3 -json: 12-column event table, full sync to a file, median of 5 alternating pairs")
 print(f"  syncjobs {a:6.2f} s   sqlite3 -json {b:6.2f} s   ratio {a / b:.2f}x   syncjobs peak RSS {max(peaks):.1f} MiB")
 PY
+    # Memory must not grow with the source: the same job over tables of 100k, the chosen size, and 10M rows.
+    echo "  peak RSS of the same job by table size:"
+    for size in 100000 "$ROWS" 10000000; do
+        make_events12 "$WORK/data/events12-size.db" "$size"
+        sed -e 's/name: sqlite-events-full/name: sqlite-events-size/' -e 's#events12.db#events12-size.db#' \
+            -e 's#sqlite-events-full.ndjson#sqlite-events-size.ndjson#' "$WORK/jobs/sqlite-events-full.yaml" > "$WORK/jobs/sqlite-events-size.yaml"
+        rm -f "$WORK/out/sqlite-events-size.ndjson"
+        local start end
+        start=$(date +%s.%N)
+        /usr/bin/time -f "%M" -o "$WORK/rss" "$BIN" run sqlite-events-size --jobs "$WORK/jobs" --state "$WORK/state-size.db" >/dev/null
+        end=$(date +%s.%N)
+        python3 -c "r=$size; s=$end-$start; print(f'  {r:>12,} rows {s:7.2f} s {r/s:>11,.0f} rows/s  peak RSS {int(open(\"$WORK/rss\").read().split()[-1])/1024:6.1f} MiB')"
+        rm -f "$WORK/data/events12-size.db"* "$WORK/out/sqlite-events-size.ndjson" "$WORK/state-size.db"*
+    done
 }
 if [ -n "$ONLY_VS_SQLITE" ]; then
     echo "syncjobs benchmark: $ROWS rows, $(nproc) cores, $(uname -m)"
