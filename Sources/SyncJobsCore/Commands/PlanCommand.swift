@@ -81,6 +81,12 @@ public enum PlanCommand {
         lines.append("")
         if let derived = plan.lookerMapping {
             lines.append(contentsOf: lookerMappingTable(derived))
+        } else if let derived = plan.fmeMapping {
+            lines.append("mapping: derived from the FME impression fields (mapping: fme_impressions)")
+            let width = max("column".count, derived.rows.map(\.source.count).max() ?? 0)
+            for row in [("column", "target")] + derived.rows {
+                lines.append("  \(row.0.padding(toLength: width, withPad: " ", startingAt: 0))  \(row.1)")
+            }
         } else {
             lines.append("mapping:")
             let summary = plan.summary

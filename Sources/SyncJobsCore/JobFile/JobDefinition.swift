@@ -20,6 +20,8 @@ package struct JobDefinition: Sendable {
     /// `mapping: looker`: the mapping is derived from the LookML tags of a Looker result when the
     /// source is opened, and `mapping` is empty until then.
     package var lookerTagMapping: LookerTagMapping? = nil
+    /// `mapping: fme_impressions`: the mapping is derived from the impression fields the source has.
+    package var fmeImpressions: FMEImpressionsSpec? = nil
 
     package func location(_ key: String) -> SourceLocation {
         locations[key] ?? SourceLocation(file: Paths.display(filePath), line: 1, column: 1)

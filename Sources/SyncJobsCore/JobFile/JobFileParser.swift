@@ -3,7 +3,7 @@ import Yams
 
 /// Turns a job file into a `JobDefinition`, or every problem in it as diagnostics.
 package enum JobFileParser {
-    static let rootKeys = ["name", "type", "source", "mapping", "identity_names", "sync", "schedule", "destination", "key"]
+    static let rootKeys = ["name", "type", "source", "mapping", "identity_names", "fme", "sync", "schedule", "destination", "key"]
     static let sourceKeys = ["sqlite", "query", "table", "file", "format"]
     static let syncKeys = ["mode", "iterator", "iterator_type", "from", "lookback", "backfill_window"]
     static let scheduleKeys = ["type", "frequency", "start", "end", "timezone"]
@@ -66,10 +66,14 @@ package enum JobFileParser {
         // mapping
         var mapping: [MappingEntry] = []
         var lookerTagMapping: LookerTagMapping?
+        var fmeImpressions: FMEImpressionsSpec?
         var mappingIsScalar = false
         if let node = top.value("mapping") {
             locations["mapping"] = reader.location(node)
-            if case .scalar(let scalar) = node {
+            if case .scalar(let scalar) = node, scalar.string == "fme_impressions" {
+                fmeImpressions = parseFMEImpressions(mappingNode: node, top: top, kind: kind, source: source, reader: reader)
+                if let fme = top.value("fme") { locations["fme"] = reader.location(fme) }
+            } else if case .scalar(let scalar) = node {
                 mappingIsScalar = true
                 lookerTagMapping = parseLookerTagMapping(scalar.string, node: node, top: top, source: source, reader: reader)
                 if let names = top.value("identity_names") { locations["identity_names"] = reader.location(names) }
@@ -101,6 +105,11 @@ package enum JobFileParser {
             destination = parseDestination(map, reader: reader, directory: directory, jobName: name)
         }
 
+        if fmeImpressions == nil, let key = top.keyNode("fme"), !top.isUsed("fme") {
+            _ = top.value("fme")
+            reader.error(key, "'fme' applies to 'mapping: fme_impressions' only",
+                         fix: "set 'mapping: fme_impressions' to read FME impressions, or remove 'fme:'")
+        }
         if !mappingIsScalar, let key = top.keyNode("identity_names") {
             _ = top.value("identity_names")
             reader.error(key, "'identity_names' applies to 'mapping: looker' only",
@@ -121,7 +130,7 @@ package enum JobFileParser {
         }
         let job = JobDefinition(name: name, filePath: filePath, kind: kind, source: source, mapping: mapping, sync: sync,
                                 schedule: schedule, destination: destination, key: key, locations: locations,
-                                lookerTagMapping: lookerTagMapping)
+                                lookerTagMapping: lookerTagMapping, fmeImpressions: fmeImpressions)
         return (job, diagnostics)
     }
 
@@ -201,8 +210,8 @@ package enum JobFileParser {
                                       reader: YAMLReader) -> LookerTagMapping? {
         guard text == "looker" else {
             _ = top.value("identity_names")  // judged once the mapping is right
-            reader.error(node, "'mapping' is '\(text)'; it must be a list of entries, or 'looker' to derive it from the LookML tags of a Looker result",
-                         fix: Spelling.suggestion(for: text, among: ["looker"]) != nil ? "did you mean 'looker'?" : "write each entry on its own line starting with '- ', e.g. '- { column: email, to: user_identities.email }'")
+            reader.error(node, "'mapping' is '\(text)'; it must be a list of entries, 'looker' to derive it from the LookML tags of a Looker result, or 'fme_impressions' for Harness FME impressions",
+                         fix: Spelling.suggestion(for: text, among: ["looker", "fme_impressions"]).map { "did you mean '\($0)'?" } ?? "write each entry on its own line starting with '- ', e.g. '- { column: email, to: user_identities.email }'")
             return nil
         }
         switch source {

@@ -49,6 +49,8 @@ final class YAMLReader {
 
         func keyNode(_ key: String) -> Node? { pairs.first { $0.key == key }?.keyNode }
 
+        func isUsed(_ key: String) -> Bool { used.contains(key) }
+
         func value(_ key: String) -> Node? {
             used.insert(key)
             return pairs.first { $0.key == key }?.value

@@ -57,6 +57,7 @@ package struct BatchBuilder: Sendable {
         /// `"key":` as JSON.
         let keyJSON: UnsafeRawBufferPointer
         let isDeviceIdentity: Bool
+        let omitsEmpty: Bool
         let eventKind: EventSlotKind
         /// The slot itself, in `BatchBuilder.slots`, for the general path and for messages.
         let index: Int
@@ -69,6 +70,7 @@ package struct BatchBuilder: Sendable {
             w.raw(UInt8(ascii: ":"))
             keyJSON = bytes.store(w.bytes)
             self.isDeviceIdentity = isDeviceIdentity
+            omitsEmpty = slot.omitsEmpty
             self.eventKind = eventKind
             self.index = index
         }
@@ -163,7 +165,7 @@ package struct BatchBuilder: Sendable {
         if column >= 0 {
             let cell = column < batch.columnCount ? batch.cell(row, column) : .null
             switch compiled.fast.convert(cell, in: batch) {
-            case .field(let field): return field
+            case .field(let field): return compiled.omitsEmpty && field.isEmptyText ? nil : field
             case .absent: return nil
             case .general: raw = batch.value(cell)
             }
@@ -174,7 +176,8 @@ package struct BatchBuilder: Sendable {
                 raw = batch.value(index < batch.columnCount ? batch.cell(row, index) : .null)
             }
         }
-        return try general(raw, slots[compiled.index])
+        let field = try general(raw, slots[compiled.index])
+        return compiled.omitsEmpty && field?.isEmptyText == true ? nil : field
     }
 
     /// The slot's field through `ValueConversion`: explicit `type:`, then the field's kind.
@@ -219,9 +222,15 @@ package struct BatchBuilder: Sendable {
             hasIdentity = true
         }
 
+        for required in plan.requiredCells {
+            let cell = required.column < batch.columnCount ? batch.cell(row, required.column) : .null
+            if batch.isNullOrEmpty(cell) { throw Rejection(reason: required.reason) }
+        }
+
         var first = true
         var unused = false
-        if try section(",\"user_identities\":{", identities, batch, row, into: &w, written: &first, identity: &unused) > 0 {
+        let identitySlots = try plan.identityChoice.map { [identities[try chosenIdentity($0, batch, row)]] } ?? identities
+        if try section(",\"user_identities\":{", identitySlots, batch, row, into: &w, written: &first, identity: &unused) > 0 {
             hasIdentity = true
         }
         if !first { w.raw(UInt8(ascii: "}")) }
@@ -282,6 +291,20 @@ package struct BatchBuilder: Sendable {
         if w.bytes.count - start > ValueConversion.batchBytesMax {
             throw Rejection(reason: "the batch is \(w.bytes.count - start) bytes; mParticle accepts at most \(ValueConversion.batchBytesMax) bytes (128 KB) per batch")
         }
+    }
+
+    /// The identity slot the row's choosing cell names (an FME traffic type), or the reason it names none.
+    private func chosenIdentity(_ choice: MappingPlan.IdentityChoice, _ batch: RowBatch, _ row: Int) throws -> Int {
+        guard let column = choice.column else { return choice.slotByValue[0].slot }
+        let cell = column < batch.columnCount ? batch.cell(row, column) : .null
+        let mapped = choice.slotByValue.map { "'\($0.value)'" }.joined(separator: ", ")
+        guard let value = batch.value(cell).scalarText, !value.isEmpty else {
+            throw Rejection(reason: "the row has no \(choice.choosingName), which chooses its identity (\(choice.mapName) maps \(mapped))")
+        }
+        guard let slot = choice.slotByValue.first(where: { $0.value == value })?.slot else {
+            throw Rejection(reason: "\(choice.choosingName) '\(value)' is not mapped in \(choice.mapName) (it maps \(mapped))")
+        }
+        return slot
     }
 
     /// The job's `key:` columns (and iterator) when declared, else the batch's bytes so far.

@@ -16,6 +16,8 @@ package struct MappingPlan: Sendable {
         package var key: String
         package var kind: FieldKind
         package var sourceName: String
+        /// Empty text is left out, like null (FME impression attributes), instead of sent as "".
+        package var omitsEmpty = false
     }
 
     package var jobKind: JobDefinition.Kind
@@ -39,6 +41,27 @@ package struct MappingPlan: Sendable {
     var extrasTakenNames: Set<String> = []
     /// For `mapping: looker`: how each field of the Looker result was mapped, for `jobs plan`.
     package var lookerMapping: LookerDerivedMapping? = nil
+    /// For `mapping: fme_impressions`: what each column became, for `jobs plan`.
+    package var fmeMapping: FMEDerivedMapping? = nil
+
+    /// A cell a row cannot do without: when it is null or empty the row is rejected with `reason`.
+    package struct RequiredCell: Sendable {
+        package var column: Int
+        package var reason: String
+    }
+    package var requiredCells: [RequiredCell] = []
+
+    /// When set, a row writes only the identity its `column`'s value chooses (FME traffic types):
+    /// `slotByValue` maps each value to an index in `identities`. With no such column the first
+    /// choice serves every row.
+    package struct IdentityChoice: Sendable {
+        package var column: Int?
+        package var slotByValue: [(value: String, slot: Int)]
+        /// How the column and the table are named in rejection reasons.
+        package var choosingName: String
+        package var mapName: String
+    }
+    package var identityChoice: IdentityChoice? = nil
 
     /// Idempotency: `source_request_id` (and each event's `source_message_id`) are derived from the
     /// job's name and either the `key:` columns (with the iterator column in incremental jobs) or
@@ -68,6 +91,9 @@ package enum MappingCompiler {
     package static func compile(job: JobDefinition, for source: any OpenedSource) -> (MappingPlan?, [Diagnostic]) {
         if let rule = job.lookerTagMapping {
             return LookerTagMapper.compile(job: job, rule: rule, for: source)
+        }
+        if let spec = job.fmeImpressions {
+            return FMEImpressionMapper.compile(job: job, spec: spec, for: source)
         }
         return compile(job: job, columns: source.columns, acceptsExtraKeys: source.acceptsExtraKeys,
                 sourceDescription: source.description)

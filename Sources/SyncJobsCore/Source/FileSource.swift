@@ -10,6 +10,7 @@ final class FileSource: OpenedSource {
     let path: String
     let format: FileFormat
     let columns: [String]
+    let columnGroups: [[String]]
     let description: String
     let snapshotSize: Int64
     let fingerprint: FileFingerprint?
@@ -24,7 +25,10 @@ final class FileSource: OpenedSource {
     /// - Parameter namedColumns: the columns the job names; an NDJSON or JSON file with no object
     ///   records has no columns of its own (they come from the first object), so it is taken to
     ///   have these, and the mapping is checked once the file holds a record.
-    init(path: String, format: FileFormat, namedColumns: [String] = []) throws {
+    /// - Parameter columnGroups: fields an NDJSON or JSON source has as columns although its first
+    ///   record lacks them, each by any of its spellings (`mapping: fme_impressions`).
+    init(path: String, format: FileFormat, namedColumns: [String] = [], columnGroups: [[String]] = []) throws {
+        self.columnGroups = columnGroups
         self.path = path
         self.format = format
         let shown = Paths.display(path)
@@ -39,11 +43,12 @@ final class FileSource: OpenedSource {
         snapshotSize = Int64(info.st_size)
         fingerprint = FileIdentity.fingerprint(path: path, info: info)
         description = format == .looker ? "Looker result \(shown)" : "\(format.rawValue.uppercased()) file \(shown)"
-        let reader = try Self.recordReader(path: path, format: format, startOffset: nil, startNumber: 0, endOffset: Int64(info.st_size))
+        let reader = try Self.recordReader(path: path, format: format, startOffset: nil, startNumber: 0, endOffset: Int64(info.st_size),
+                                           columnGroups: columnGroups)
         lookerFields = (reader as? LookerRecordReader)?.fields
-        if (format == .ndjson || format == .json) && reader.columns.isEmpty {
-            columns = namedColumns
-            var probe = RowBatch(columnCount: 0, capacity: 1)
+        if (format == .ndjson || format == .json) && (reader.columns.isEmpty || !columnGroups.isEmpty) {
+            columns = reader.columns.isEmpty ? namedColumns : reader.columns
+            var probe = RowBatch(columnCount: reader.columns.count, capacity: 1)
             emptyNote = try reader.appendRecord(to: &probe) ? nil : "\(shown) holds no records, so there is nothing to send"
         } else {
             columns = reader.columns
@@ -52,7 +57,7 @@ final class FileSource: OpenedSource {
     }
 
     static func recordReader(path: String, format: FileFormat, startOffset: Int64?, startNumber: Int,
-                             endOffset: Int64) throws -> any FileRecordReader {
+                             endOffset: Int64, columnGroups: [[String]] = []) throws -> any FileRecordReader {
         do {
             switch format {
             case .csv:
@@ -60,9 +65,11 @@ final class FileSource: OpenedSource {
             case .tsv:
                 return try CSVRecordReader(path: path, delimiter: UInt8(ascii: "\t"), startOffset: startOffset, startNumber: startNumber, endOffset: endOffset)
             case .ndjson:
-                return try NDJSONRecordReader(path: path, startOffset: startOffset, startNumber: startNumber, endOffset: endOffset)
+                return try NDJSONRecordReader(path: path, startOffset: startOffset, startNumber: startNumber, endOffset: endOffset,
+                                              columnGroups: columnGroups)
             case .json:
-                return try JSONArrayRecordReader(path: path, startOffset: startOffset, startNumber: startNumber, endOffset: endOffset)
+                return try JSONArrayRecordReader(path: path, startOffset: startOffset, startNumber: startNumber, endOffset: endOffset,
+                                                 columnGroups: columnGroups)
             case .looker:
                 return try LookerRecordReader(path: path, startOffset: startOffset, startNumber: startNumber, endOffset: endOffset)
             }
@@ -118,7 +125,7 @@ final class FileSource: OpenedSource {
             startNumber = resume.rowNumber
         }
         let records = try Self.recordReader(path: path, format: format, startOffset: startOffset, startNumber: startNumber,
-                                            endOffset: snapshotSize)
+                                            endOffset: snapshotSize, columnGroups: columnGroups)
         return FileRowReader(records: records, columns: columns, window: window, limit: limit)
     }
 

@@ -64,7 +64,8 @@ package enum SourceOpener {
             case .sqlite(let path, let selection):
                 return try SQLiteSource(path: path, selection: selection)
             case .file(let path, let format):
-                return try FileSource(path: path, format: format, namedColumns: job.namedColumns)
+                return try FileSource(path: path, format: format, namedColumns: job.namedColumns,
+                                      columnGroups: job.fmeImpressions == nil ? [] : FMEImpressionFields.columnGroups)
             }
         } catch let error as SourceError {
             guard let key = error.jobKey else { throw error }

@@ -251,6 +251,11 @@ package struct RowBatch: Sendable {
         }
     }
 
+    /// Null, or text with no characters.
+    func isNullOrEmpty(_ cell: Cell) -> Bool {
+        cell.kind == .null || (cell.kind == .text && cell.length == 0)
+    }
+
     package func values(ofRow row: Int) -> [Value] {
         (0..<columnCount).map { value(cell(row, $0)) }
     }

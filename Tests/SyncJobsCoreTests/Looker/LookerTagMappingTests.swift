@@ -365,10 +365,10 @@ import Testing
             "j.yaml:3:10: 'mapping: looker' derives the mapping from the LookML tags of a Looker result, but the source is not one; add 'format: looker' to 'source:' for a Looker json_detail result, or write the mapping as a list",
         ])
         #expect(try diagnostics("type: user\nsource: { file: ../data/u.csv }\nmapping: lookr\n") == [
-            "j.yaml:3:10: 'mapping' is 'lookr'; it must be a list of entries, or 'looker' to derive it from the LookML tags of a Looker result; did you mean 'looker'?",
+            "j.yaml:3:10: 'mapping' is 'lookr'; it must be a list of entries, 'looker' to derive it from the LookML tags of a Looker result, or 'fme_impressions' for Harness FME impressions; did you mean 'looker'?",
         ])
         #expect(try diagnostics("type: user\nsource: { file: ../data/u.csv }\nmapping: email\n") == [
-            "j.yaml:3:10: 'mapping' is 'email'; it must be a list of entries, or 'looker' to derive it from the LookML tags of a Looker result; write each entry on its own line starting with '- ', e.g. '- { column: email, to: user_identities.email }'",
+            "j.yaml:3:10: 'mapping' is 'email'; it must be a list of entries, 'looker' to derive it from the LookML tags of a Looker result, or 'fme_impressions' for Harness FME impressions; write each entry on its own line starting with '- ', e.g. '- { column: email, to: user_identities.email }'",
         ])
         #expect(try diagnostics("type: user\nsource: { file: ../data/u.csv }\nmapping:\n  - { column: email, to: user_identities.email }\nidentity_names: looker\n") == [
             "j.yaml:5:1: 'identity_names' applies to 'mapping: looker' only; remove it; a mapping list names each identity key in its 'to:'",

@@ -25,7 +25,8 @@ package final class JSONArrayRecordReader: FileRecordReader {
         startOffset: Int64? = nil,
         startNumber: Int = 0,
         endOffset: Int64? = nil,
-        maximumRecordBytes: Int = FileRecordLimits.defaultMaximumRecordBytes
+        maximumRecordBytes: Int = FileRecordLimits.defaultMaximumRecordBytes,
+        columnGroups: [[String]] = []
     ) throws {
         self.path = path
         self.maximumRecordBytes = max(maximumRecordBytes, 1)
@@ -39,6 +40,8 @@ package final class JSONArrayRecordReader: FileRecordReader {
                 break
             }
         }
+        // Fields a later record may hold although the first one does not (any spelling counts).
+        for group in columnGroups where !group.contains(where: columns.contains) { columns.append(group[0]) }
         self.columns = columns
         self.decoder = JSONRecordDecoder(columns: columns)
         self.elements = try JSONArrayElementSource(path: path, startOffset: startOffset, startNumber: startNumber,

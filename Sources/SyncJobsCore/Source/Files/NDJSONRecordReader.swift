@@ -34,7 +34,8 @@ package final class NDJSONRecordReader: FileRecordReader {
         startOffset: Int64? = nil,
         startNumber: Int = 0,
         endOffset: Int64? = nil,
-        maximumRecordBytes: Int = FileRecordLimits.defaultMaximumRecordBytes
+        maximumRecordBytes: Int = FileRecordLimits.defaultMaximumRecordBytes,
+        columnGroups: [[String]] = []
     ) throws {
         self.path = path
         self.maximumRecordBytes = max(maximumRecordBytes, 1)
@@ -47,6 +48,8 @@ package final class NDJSONRecordReader: FileRecordReader {
                 break
             }
         }
+        // Fields a later record may hold although the first one does not (any spelling counts).
+        for group in columnGroups where !group.contains(where: columns.contains) { columns.append(group[0]) }
         self.columns = columns
         self.decoder = JSONRecordDecoder(columns: columns)
         let resumeOffset = startOffset ?? 0
