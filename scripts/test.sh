@@ -7,6 +7,7 @@ export PATH="/opt/swift/usr/bin:$PATH"
 
 packages=()
 pkg-config --exists sqlite3 2>/dev/null || packages+=(libsqlite3-dev pkg-config)
+pkg-config --exists zlib 2>/dev/null || packages+=(zlib1g-dev pkg-config)
 # The shipped jobs' batches are checked against mParticle's published JSON schema with Python's
 # jsonschema (scripts/check-batches.py).
 has_jsonschema() { python3 -c 'import jsonschema' 2>/dev/null; }

@@ -195,7 +195,10 @@ package enum JobFileParser {
             }
             let path = Paths.resolve(filePath, against: directory)
             if let format { return .file(path: path, format: format) }
-            let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+            // A gzipped file is read as what it holds (`impressions.json.gz` is JSON).
+            var url = URL(fileURLWithPath: path)
+            if url.pathExtension.lowercased() == "gz" { url.deletePathExtension() }
+            let ext = url.pathExtension.lowercased()
             let byExtension: [String: FileFormat] = ["csv": .csv, "tsv": .tsv, "tab": .tsv, "ndjson": .ndjson, "jsonl": .ndjson, "json": .json]
             if let guessed = byExtension[ext] { return .file(path: path, format: guessed) }
             reader.error(map.value("file"), "cannot tell the format of '\(filePath)' from its extension",

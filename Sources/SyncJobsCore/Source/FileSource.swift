@@ -11,6 +11,8 @@ final class FileSource: OpenedSource {
     let format: FileFormat
     let columns: [String]
     let columnGroups: [[String]]
+    /// Read through `GzipInflater`: resume offsets count uncompressed bytes.
+    let isGzip: Bool
     let description: String
     let snapshotSize: Int64
     let fingerprint: FileFingerprint?
@@ -41,6 +43,7 @@ final class FileSource: OpenedSource {
             throw SourceError("the source '\(shown)' is not a regular file", jobKey: "source.file")
         }
         snapshotSize = Int64(info.st_size)
+        isGzip = FileIdentity.startsWithGzipMagic(path: path)
         fingerprint = FileIdentity.fingerprint(path: path, info: info)
         description = format == .looker ? "Looker result \(shown)" : "\(format.rawValue.uppercased()) file \(shown)"
         let reader = try Self.recordReader(path: path, format: format, startOffset: nil, startNumber: 0, endOffset: Int64(info.st_size),
@@ -131,12 +134,12 @@ final class FileSource: OpenedSource {
 
     func verifyResume(_ resume: FileResume) -> ResumeVerdict {
         guard let fingerprint else { return .restart("the file cannot be identified") }
-        return FileIdentity.verify(resume, current: fingerprint, path: path)
+        return FileIdentity.verify(resume, current: fingerprint, path: path, wholeFile: isGzip)
     }
 
     func sealResume(_ resume: FileResume) -> FileResume {
         var sealed = resume
-        sealed.precedingHash = FileIdentity.precedingHash(path: path, offset: resume.offset)
+        sealed.precedingHash = FileIdentity.precedingHash(path: path, offset: isGzip ? snapshotSize : resume.offset)
         return sealed
     }
 

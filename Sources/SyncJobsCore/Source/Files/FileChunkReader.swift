@@ -32,6 +32,10 @@ final class FileChunkReader {
     /// True once reading stopped at `endOffset` while the file holds more bytes: a record that
     /// runs up to the limit without its terminator is then one still being written, not the last.
     private(set) var stoppedInsideFile = false
+    /// Set for a gzipped file: offsets then count uncompressed bytes.
+    private let inflater: GzipInflater?
+    /// Uncompressed bytes to skip before the next read (a gzipped file cannot seek).
+    private var pendingSkip: Int64 = 0
 
     init(path: String, startOffset: Int64 = 0, endOffset: Int64? = nil) throws(FileSourceError) {
         self.path = path
@@ -48,6 +52,12 @@ final class FileChunkReader {
             throw FileSourceError(path: path, message: "is a directory, not a file")
         }
         self.descriptor = descriptor
+        do {
+            inflater = GzipInflater.isGzip(descriptor: descriptor) ? try GzipInflater(descriptor: descriptor, path: path, endOffset: endOffset) : nil
+        } catch {
+            close(descriptor)
+            throw error
+        }
         capacity = 2 * Self.chunkSize
         guard let storage = malloc(capacity) else {
             close(descriptor)
@@ -56,6 +66,7 @@ final class FileChunkReader {
         self.storage = storage
         offset = max(0, startOffset)
         readOffset = offset
+        pendingSkip = inflater == nil ? 0 : offset
     }
 
     deinit {
@@ -91,11 +102,30 @@ final class FileChunkReader {
         readOffset = offset
         reachedEnd = false
         stoppedInsideFile = false
+        if let inflater {
+            inflater.restart()
+            pendingSkip = offset
+        }
     }
 
     /// Appends the next chunk to the window; false at end of file or at `endOffset`.
     func readMore() throws(FileSourceError) -> Bool {
         if reachedEnd { return false }
+        if let inflater {
+            if pendingSkip > 0 {
+                try inflater.skip(pendingSkip)
+                pendingSkip = 0
+            }
+            makeRoom(for: Self.chunkSize)
+            let count = try inflater.read(into: storage.advanced(by: windowEnd), count: Self.chunkSize)
+            guard count > 0 else {
+                reachedEnd = true
+                return false
+            }
+            windowEnd += count
+            readOffset += Int64(count)
+            return true
+        }
         var wanted = Self.chunkSize
         if let endOffset {
             let remaining = endOffset - readOffset

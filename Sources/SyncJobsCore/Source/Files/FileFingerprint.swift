@@ -63,7 +63,16 @@ enum FileIdentity {
     }
 
     /// Compares a stored resume point with the file as it is now, cheapest checks first.
-    static func verify(_ stored: FileResume, current: FileFingerprint, path: String) -> ResumeVerdict {
+    /// - Parameter wholeFile: the preceding hash covers the whole file, not the bytes before the
+    ///   offset: a gzipped file's offsets count uncompressed bytes, so any change restarts the pass.
+    static func startsWithGzipMagic(path: String) -> Bool {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        return GzipInflater.isGzip(descriptor: descriptor)
+    }
+
+    static func verify(_ stored: FileResume, current: FileFingerprint, path: String, wholeFile: Bool = false) -> ResumeVerdict {
         let old = stored.fingerprint
         guard let oldSize = old.size, old.modifiedNanos != nil, old.changedNanos != nil, let storedPreceding = stored.precedingHash else {
             return .restart("the interrupted run was made by an earlier version, which kept too little to tell whether the file changed")
@@ -80,6 +89,12 @@ enum FileIdentity {
         }
         if old.head != current.head {
             return .restart("\(changed): its first 64 KiB differ")
+        }
+        if wholeFile {
+            guard precedingHash(path: path, offset: oldSize) == storedPreceding else {
+                return .restart("\(changed): its bytes differ")
+            }
+            return .resume
         }
         guard stored.offset <= oldSize, precedingHash(path: path, offset: stored.offset) == storedPreceding else {
             return .restart("\(changed): the bytes before byte \(stored.offset), where it stopped, differ")
