@@ -44,9 +44,10 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        // An in-process server speaking the mParticle Events API over loopback (SwiftNIO HTTP/1.1):
-        // checks auth, limits and batch shape, records what it accepted, and injects faults. Used by
-        // the tests and by the benchmark's sink.
+        // In-process servers speaking the mParticle Events API and the Harness FME (Split) events API
+        // over loopback (SwiftNIO HTTP/1.1, sharing one plumbing): they check auth, limits and
+        // payload shape, record what they accepted, and inject faults. Used by the tests and by the
+        // benchmark's sink.
         .target(
             name: "EventsAPIServer",
             dependencies: [

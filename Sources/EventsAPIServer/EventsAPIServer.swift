@@ -3,7 +3,6 @@ import Foundation
 import Glibc
 #endif
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import Synchronization
 
@@ -11,7 +10,8 @@ import Synchronization
 /// the benchmark. It checks HTTP Basic auth, the 100-batch and 256 KB limits and the batch shape,
 /// deduplicates by `source_request_id` the way mParticle does, records what it accepted, and can be
 /// scripted to fail: 429 with or without `Retry-After`, 5xx, 400 for chosen batches, slow or held answers,
-/// and dropped connections.
+/// and dropped connections. The HTTP plumbing and the faults are `LoopbackHTTPServer`'s, shared with
+/// `FMEEventsServer`.
 public final class EventsAPIServer: Sendable {
     /// What the server does with one incoming request (by arrival number, from 0).
     public enum Fault: Sendable, Equatable {
@@ -85,8 +85,6 @@ public final class EventsAPIServer: Sendable {
     }
 
     struct State {
-        var arrivals = 0
-        var exchanges: [Exchange] = []
         /// Accepted batches in order of acceptance, as JSON text (validating servers only).
         var accepted: [String] = []
         /// Accepted request bodies exactly as received.
@@ -97,12 +95,11 @@ public final class EventsAPIServer: Sendable {
         var acceptedRequests = 0
         var acceptedBatchCount = 0
         var acceptedBytes = 0
-        var connections = 0
     }
 
     public let configuration: Configuration
     let state = Mutex(State())
-    private let channel = Mutex<Channel?>(nil)
+    private let loopback = LoopbackHTTPServer()
     let expectedAuthorization: String
 
     public init(_ configuration: Configuration = Configuration()) {
@@ -113,34 +110,25 @@ public final class EventsAPIServer: Sendable {
     /// Starts listening on 127.0.0.1 and returns the port (0 picks a free one).
     @discardableResult
     public func start(port: Int = 0, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> Int {
-        let server = self
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { channel in
-                server.state.withLock { $0.connections += 1 }
-                return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(EventsAPIHandler(server: server))
-                }
-            }
-        let bound = try await bootstrap.bind(host: "127.0.0.1", port: port).get()
-        channel.withLock { $0 = bound }
-        return bound.localAddress?.port ?? port
+        try await loopback.start(port: port, group: group, responder: self)
     }
 
     public func stop() async throws {
-        let bound = channel.withLock { c -> Channel? in defer { c = nil }; return c }
-        try await bound?.close()
+        try await loopback.stop()
     }
 
-    public var port: Int? { channel.withLock { $0?.localAddress?.port } }
+    public var port: Int? { loopback.port }
     public var baseURL: String { "http://127.0.0.1:\(port ?? 0)/v2" }
 
     // MARK: What was received
 
-    public var exchanges: [Exchange] { state.withLock { $0.exchanges } }
+    public var exchanges: [Exchange] {
+        let batches = configuration.validate ? -1 : 0
+        return loopback.exchanges.map {
+            Exchange(number: $0.number, path: $0.path, status: $0.status, batches: batches, bytes: $0.bytes,
+                     arrivedAt: $0.arrivedAt, answeredAt: $0.answeredAt, retryAfter: $0.retryAfter)
+        }
+    }
     /// Accepted batches as JSON text, in the order they were accepted.
     public var acceptedBatches: [String] { state.withLock { $0.accepted } }
     /// Accepted request bodies exactly as received, in the order they were accepted.
@@ -153,27 +141,11 @@ public final class EventsAPIServer: Sendable {
     public var acceptedRequests: Int { state.withLock { $0.acceptedRequests } }
     public var acceptedBatchCount: Int { state.withLock { $0.acceptedBatchCount } }
     public var acceptedBytes: Int { state.withLock { $0.acceptedBytes } }
-    public var connections: Int { state.withLock { $0.connections } }
+    public var connections: Int { loopback.connections }
 
     // MARK: Handling
 
-    struct Answer {
-        var status: Int
-        var headers: [(String, String)] = []
-        var body: String = ""
-        var close = false
-    }
-
-    func nextArrival() -> Int {
-        state.withLock { s in
-            defer { s.arrivals += 1 }
-            return s.arrivals
-        }
-    }
-
-    func record(_ exchange: Exchange) {
-        state.withLock { $0.exchanges.append(exchange) }
-    }
+    typealias Answer = LoopbackAnswer
 
     static func badRequest(_ message: String) -> Answer {
         let escaped = message.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
@@ -289,146 +261,17 @@ public final class EventsAPIServer: Sendable {
     }
 }
 
-/// One connection's HTTP/1.1 exchanges.
-final class EventsAPIHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+extension EventsAPIServer: LoopbackResponder {
+    func fault(for request: IncomingRequest) -> Fault? { configuration.faults(request) }
 
-    private let server: EventsAPIServer
-    private var head: HTTPRequestHead?
-    private var body: ByteBuffer?
-
-    init(server: EventsAPIServer) { self.server = server }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            self.head = head
-            body = context.channel.allocator.buffer(capacity: 0)
-        case .body(var chunk):
-            if body == nil || body!.readableBytes == 0 { body = chunk } else { body!.writeBuffer(&chunk) }
-        case .end:
-            guard let head else { return }
-            let body = self.body ?? context.channel.allocator.buffer(capacity: 0)
-            self.head = nil
-            self.body = nil
-            process(context: context, head: head, body: body)
-        }
+    func answer(_ request: LoopbackRequest) -> LoopbackAnswer {
+        handle(number: request.number, path: request.path, authorization: request.headers.first(name: "Authorization"), body: request.body)
     }
 
-    private func process(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer) {
-        let arrivedAt = ContinuousClock.now
-        let number = server.nextArrival()
-        let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
-        let batches = server.configuration.validate ? -1 : 0
-        func exchange(_ answer: EventsAPIServer.Answer?) -> EventsAPIServer.Exchange {
-            .init(number: number, path: path, status: answer?.status, batches: batches, bytes: body.readableBytes,
-                  arrivedAt: arrivedAt, answeredAt: answer == nil ? nil : ContinuousClock.now,
-                  retryAfter: answer?.headers.first { $0.0 == "Retry-After" }.flatMap { Int($0.1) })
-        }
-        func respond(_ answer: EventsAPIServer.Answer) {
-            server.record(exchange(answer))
-            write(context: context, answer, keepAlive: head.isKeepAlive)
-        }
-        // The handler and its context belong to the channel's event loop; a delayed answer runs
-        // there too, so they are used without crossing threads.
-        func later(_ milliseconds: Int, _ work: @escaping () -> Void) {
-            guard milliseconds > 0 else { return work() }
-            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(milliseconds))) {
-                guard context.channel.isActive else { return }
-                work()
-            }
-        }
-        func handle() -> EventsAPIServer.Answer {
-            server.handle(number: number, path: path, authorization: head.headers.first(name: "Authorization"), body: body)
-        }
-        switch server.configuration.faults(.init(number: number, path: path, body: body)) {
-        case .status(let code, let retryAfter, let wait)?:
-            var answer = EventsAPIServer.Answer(status: code, body: code >= 500 ? "internal error" : "")
-            if let retryAfter { answer.headers.append(("Retry-After", "\(retryAfter)")) }
-            if code == 429 { answer.headers.append(("X-mp-rate-limit-exceeded", "app")) }
-            later(wait) { respond(answer) }
-        case .delay(let ms)?:
-            later(ms) { respond(handle()) }
-        case .drop?:
-            server.record(exchange(nil))
-            context.close(promise: nil)
-        case .dropAfterAccept?:
-            _ = handle()
-            server.record(exchange(nil))
-            context.close(promise: nil)
-        case .hold(let hold)?:
-            // The answer is written on the channel's event loop, whichever thread releases the hold.
-            let answer = NIOLoopBound({ respond(handle()) }, eventLoop: context.eventLoop)
-            let channel = context.channel
-            hold.enter {
-                answer.eventLoop.execute {
-                    guard channel.isActive else { return }
-                    answer.value()
-                }
-            }
-        case nil:
-            respond(handle())
-        }
+    func faultAnswer(status: Int, retryAfter: Int?) -> LoopbackAnswer {
+        var answer = Answer(status: status, body: status >= 500 ? "internal error" : "")
+        if let retryAfter { answer.headers.append(("Retry-After", "\(retryAfter)")) }
+        if status == 429 { answer.headers.append(("X-mp-rate-limit-exceeded", "app")) }
+        return answer
     }
-
-    private func write(context: ChannelHandlerContext, _ answer: EventsAPIServer.Answer, keepAlive: Bool) {
-        var headers = HTTPHeaders()
-        for (name, value) in answer.headers { headers.add(name: name, value: value) }
-        headers.add(name: "Content-Length", value: "\(answer.body.utf8.count)")
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
-        let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: answer.status), headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if !answer.body.isEmpty {
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: answer.body)))), promise: nil)
-        }
-        let done = context.writeAndFlushPromise()
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
-        if !keepAlive {
-            let channel = context.channel
-            done.futureResult.whenComplete { _ in channel.close(promise: nil) }
-        }
-    }
-}
-
-extension ChannelHandlerContext {
-    fileprivate func writeAndFlushPromise() -> EventLoopPromise<Void> { eventLoop.makePromise() }
-}
-
-/// Where `Fault.hold` keeps requests until a test releases them.
-public final class RequestHold: Sendable, Equatable {
-    private struct State {
-        var arrivals = 0
-        var released = false
-        var waiting: [@Sendable () -> Void] = []
-    }
-
-    private let state = Mutex(State())
-
-    public init() {}
-
-    /// How many requests have reached the hold.
-    public var arrivals: Int { state.withLock { $0.arrivals } }
-
-    /// Answers the requests held so far, and lets later ones through at once.
-    public func release() {
-        let waiting = state.withLock { state in
-            state.released = true
-            defer { state.waiting.removeAll() }
-            return state.waiting
-        }
-        for answer in waiting { answer() }
-    }
-
-    func enter(_ answer: @escaping @Sendable () -> Void) {
-        let now = state.withLock { state -> Bool in
-            state.arrivals += 1
-            if state.released { return true }
-            state.waiting.append(answer)
-            return false
-        }
-        if now { answer() }
-    }
-
-    public static func == (lhs: RequestHold, rhs: RequestHold) -> Bool { lhs === rhs }
 }
