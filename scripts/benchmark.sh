@@ -176,6 +176,28 @@ mapping: looker
 destination: { path: ../out/looker-users.ndjson, environment: production }
 YAML
 
+# FME impressions as Split's webhook names them, one per line, two traffic types.
+python3 - "$WORK/data/impressions.ndjson" "$ROWS" <<'PY'
+import json, sys
+path, rows = sys.argv[1], int(sys.argv[2])
+with open(path, "w") as f:
+    for n in range(1, rows + 1):
+        f.write(json.dumps({"key": f"u-{n % 50000}", "split": f"flag_{n % 40}", "environmentId": "194da2f0-3e22-11ea-ba75-12f2f63694e5",
+                            "environmentName": "Production", "treatment": ["on", "off", "control"][n % 3], "time": 1796029200000 + n,
+                            "bucketingKey": "", "label": "default rule", "machineName": "web-1", "machineIp": "10.0.0.5",
+                            "splitVersionNumber": 1764000000000, "sdk": "javascript", "sdkVersion": "10.26.0",
+                            "trafficTypeName": ["user", "anonymous"][n % 2]}, separators=(",", ":")) + "\n")
+PY
+cat > "$WORK/jobs/fme-impressions.yaml" <<YAML
+name: fme-impressions
+type: event
+source: { file: ../data/impressions.ndjson }
+mapping: fme_impressions
+fme: { identities: { user: customer_id, anonymous: other_id_2 } }
+sync: { mode: incremental, iterator: time, iterator_type: unix_ms }
+destination: { path: ../out/fme-impressions.ndjson, environment: production }
+YAML
+
 measure() { # job
     local start end rss line
     start=$(date +%s.%N)
@@ -188,7 +210,7 @@ measure() { # job
     python3 -c "import sys; r=int('$rows'); s=$end-$start; print(f'{\"$1\":<20} {r:>11,} rows {s:7.2f} s {r/s:>11,.0f} rows/s  peak RSS {int(\"$rss\")/1024:6.1f} MiB')"
 }
 echo "syncjobs benchmark: $ROWS rows, $(nproc) cores, $(uname -m)"
-for job in csv-events ndjson-events sqlite-users sqlite-users-full looker-users csv-events-10x; do measure "$job"; done
+for job in csv-events ndjson-events sqlite-users sqlite-users-full looker-users fme-impressions csv-events-10x; do measure "$job"; done
 echo "second incremental run of csv-events (nothing new):"
 measure csv-events
 vs_sqlite
