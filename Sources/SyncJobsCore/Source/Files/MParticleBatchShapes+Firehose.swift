@@ -5,7 +5,7 @@
 /// |---|---|
 /// | `runtime_environment.is_debug` (or `debug`) | `environment`: `development` when true, `production` when false, left out when neither is there |
 /// | `mpid` (a string) | `mpid`, an integer when the text is one (the Events API's type), else the text |
-/// | `user_identities[{type, encoding, value}]` | `user_identities{key: value}`, keys per the §4.2 crosswalk (`customer` → `customer_id`, `other2` → `other_id_2` …); only `raw` identities |
+/// | `user_identities[{type, encoding, value}]` | `user_identities{key: value}`, keys per the §4.2 crosswalk (`customer` → `customer_id`, `other2` → `other_id_2` …); only `raw` identities (or ones without an encoding) |
 /// | `user_attributes`, `user_attribute_lists` | `user_attributes` (lists are user attribute values in the Events API) |
 /// | `runtime_environment.client_ip_address` | `ip` |
 /// | `timestamp_ms` | `timestamp_unixtime_ms` (the batch's, as the raw-JSON outputs have it) |
