@@ -45,7 +45,7 @@ package final class TestWorkspace: TemporaryFolder {
 
     /// Runs a job once with its own destination, or `destination` when given.
     package func run(_ job: JobDefinition, _ options: RunOptions = RunOptions(), destination: (any Destination)? = nil) async throws -> RunResult {
-        let runner = JobRunner(job: job, state: try state(), destination: options.dryRun ? nil : try destination ?? DestinationFactory.make(for: job),
+        let runner = JobRunner(job: job, state: try state(), destination: options.dryRun ? nil : try destination ?? DestinationFactory.make(for: job, statePath: path(".jobs/state.db")),
                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         return try await runner.run(options)
     }

@@ -156,6 +156,9 @@ public enum PlanCommand {
         case .mparticle(let spec):
             // Names where the secrets come from, never their values.
             return "\(spec.endpointName) (POST \(spec.baseURL)/bulkevents\(spec.historical == .auto ? ", events older than 30 days to /bulkevents/historical" : "")), api_key \(spec.apiKey), api_secret \(spec.apiSecret), max_in_flight \(spec.maxInFlight)"
+        case .fme(let spec):
+            let types = spec.trafficTypes.map { "\($0.trafficType) ← \($0.identity)" }.joined(separator: ", ")
+            return "Harness FME (POST \(spec.baseURL)/events/bulk), api_key \(spec.apiKey), traffic types \(types), max_event_age \(spec.maxEventAgeMillis.map { Format.duration(millis: $0) } ?? "off"), max_in_flight \(spec.maxInFlight)"
         }
     }
 }

@@ -33,7 +33,7 @@ public enum RetryCommand {
                 output.out("\(job.name): no failed rows to retry")
                 return .ok
             }
-            let destination = try DestinationFactory.make(for: job, logger: logger)
+            let destination = try DestinationFactory.make(for: job, statePath: workspace.statePath, logger: logger)
             let outcome = try await retry(job: job, state: state, destination: destination, logger: logger)
             var line = "\(job.name) retry run #\(outcome.runID): resent \(Format.plural(outcome.attempted, "failed row")) in \(Format.plural(outcome.counts.requests, "request"))"
             line += ": \(Format.count(outcome.counts.rowsSent)) delivered, \(Format.count(outcome.counts.rowsRejected)) refused again"
@@ -162,5 +162,13 @@ enum DeliveryFigures {
             parts.append("\(Format.plural(c.throttledWaits, "throttled wait")) (\(Format.seconds(Double(c.throttledMillis) / 1000)))")
         }
         return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
+    }
+
+    /// `, skipped 3 events the destination does not take (reason: 2; reason: 1)`, or nothing.
+    static func skippedEvents(_ c: RunCounts) -> String {
+        guard c.eventsSkippedTotal > 0 else { return "" }
+        let reasons = c.eventsSkipped.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            .map { "\($0.key): \(Format.count($0.value))" }
+        return ", skipped \(Format.plural(c.eventsSkippedTotal, "event")) the destination does not take (\(reasons.joined(separator: "; ")))"
     }
 }

@@ -38,7 +38,7 @@ public enum RunCommand {
         let destination: (any Destination)?
         do {
             state = try workspace.openState()
-            destination = options.dryRun ? nil : try DestinationFactory.make(for: job, logger: logger)
+            destination = options.dryRun ? nil : try DestinationFactory.make(for: job, statePath: workspace.statePath, logger: logger)
         } catch {
             output.err("\(job.name): \(error)")
             return .runFailed
@@ -104,7 +104,7 @@ public enum RunCommand {
         }
         parts.append("rejected \(Format.count(c.rowsRejected))")
         if c.rowsSkipped > 0 { parts.append("skipped \(Format.count(c.rowsSkipped)) already delivered") }
-        var line = parts.joined(separator: ", ") + " in \(Format.seconds(result.seconds)) (\(Format.count(rate)) rows/s)"
+        var line = parts.joined(separator: ", ") + DeliveryFigures.skippedEvents(c) + " in \(Format.seconds(result.seconds)) (\(Format.count(rate)) rows/s)"
         if result.dryRun {
             line += "; nothing sent, checkpoint unchanged"
         } else if let checkpoint = result.checkpoint {

@@ -156,7 +156,7 @@ public enum BackfillCommand {
     public static func execute(workspace: Workspace, job reference: String, from fromText: String, to toText: String?,
                                dryRun: Bool, again: Bool, output: any CommandOutput, logger: Logger) async -> ExitStatus {
         await execute(workspace: workspace, job: reference, from: fromText, to: toText, dryRun: dryRun, again: again,
-                      output: output, logger: logger, now: SystemClock().now(), makeDestination: { try DestinationFactory.make(for: $0) })
+                      output: output, logger: logger, now: SystemClock().now(), makeDestination: { try DestinationFactory.make(for: $0, statePath: workspace.statePath) })
     }
 
     package static func execute(workspace: Workspace, job reference: String, from fromText: String, to toText: String?,

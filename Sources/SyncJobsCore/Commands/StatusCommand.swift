@@ -84,7 +84,7 @@ public enum StatusCommand {
         } else {
             lines.append("  last runs:")
             for run in runs {
-                var line = "    #\(run.id) \(run.status.rawValue) \(Timestamp.format(millis: run.startedAt)) \(run.trigger): read \(Format.count(run.counts.rowsRead)), sent \(Format.count(run.counts.rowsSent)), rejected \(Format.count(run.counts.rowsRejected)), \(Format.plural(run.counts.requests, "request"))\(DeliveryFigures.text(run.counts))"
+                var line = "    #\(run.id) \(run.status.rawValue) \(Timestamp.format(millis: run.startedAt)) \(run.trigger): read \(Format.count(run.counts.rowsRead)), sent \(Format.count(run.counts.rowsSent)), rejected \(Format.count(run.counts.rowsRejected)), \(Format.plural(run.counts.requests, "request"))\(DeliveryFigures.text(run.counts))\(DeliveryFigures.skippedEvents(run.counts))"
                 if let ended = run.endedAt { line += ", \(Format.seconds(Double(ended - run.startedAt) / 1000))" }
                 if let error = run.error { line += "; error: \(error)" }
                 lines.append(line)

@@ -42,6 +42,9 @@ package struct DeliveryResult: Sendable, Equatable {
     /// was held back, counted once however many waited together (see `ThrottledTime`). The
     /// shares of a run's requests add up to that time.
     package var throttledMillis: Int64
+    /// Events the destination does not take (FME: types it has no place for), by reason: not
+    /// errors, but counted so nothing is left out silently.
+    package var eventsSkipped: [String: Int] = [:]
 
     package init(rejected: [RejectedBatch] = [], retries: Int = 0, httpRequests: Int = 0, throttledWaits: Int = 0,
                 throttledMillis: Int64 = 0) {
@@ -58,6 +61,7 @@ package struct DeliveryResult: Sendable, Equatable {
         httpRequests += other.httpRequests
         throttledWaits += other.throttledWaits
         throttledMillis += other.throttledMillis
+        eventsSkipped.merge(other.eventsSkipped, uniquingKeysWith: +)
     }
 
     package static let accepted = DeliveryResult()
@@ -75,12 +79,19 @@ package struct RejectedBatch: Sendable, Equatable {
 
 /// Opens the destination a job names.
 package enum DestinationFactory {
-    package static func make(for job: JobDefinition, logger: Logger = Logger(label: "syncjobs")) throws -> any Destination {
+    /// - Parameter statePath: the state database, where a non-idempotent destination (FME) records
+    ///   what it delivered.
+    package static func make(for job: JobDefinition, statePath: String? = nil, logger: Logger = Logger(label: "syncjobs")) throws -> any Destination {
         switch job.destination.kind {
         case .file(let path):
             return try FileDestination(path: path)
         case .mparticle(let spec):
             return MParticleDestination(spec: spec, credentials: try MParticleCredentials.resolve(spec), logger: logger)
+        case .fme(let spec):
+            guard let statePath else {
+                throw MParticleError("the fme destination records what FME accepted in the state database, and none was given")
+            }
+            return try FMEDestination.open(spec: spec, job: job.name, statePath: statePath, logger: logger)
         }
     }
 }

@@ -32,6 +32,8 @@ package enum FileFormat: String, Sendable, CaseIterable {
     case csv, tsv, ndjson, json
     /// A Looker `json_detail` query result: fields with their LookML tags, then rows of cells.
     case looker
+    /// mParticle batches (Events API, raw-JSON output, Firehose), sent on as they are.
+    case mparticle
 }
 
 package enum SourceSpec: Sendable {
@@ -148,6 +150,8 @@ package struct DestinationSpec: Sendable {
         case file(path: String)
         /// The mParticle Events API.
         case mparticle(MParticleSpec)
+        /// Harness FME (Split) events: each batch's events as FME events.
+        case fme(FMESpec)
     }
 
     package var kind: Kind
@@ -157,6 +161,7 @@ package struct DestinationSpec: Sendable {
         switch kind {
         case .file: return "file"
         case .mparticle: return "mparticle"
+        case .fme: return "fme"
         }
     }
 }

@@ -68,7 +68,13 @@ package enum JobFileParser {
         var lookerTagMapping: LookerTagMapping?
         var fmeImpressions: FMEImpressionsSpec?
         var mappingIsScalar = false
-        if let node = top.value("mapping") {
+        let sendsBatches: Bool
+        if case .file(_, .mparticle)? = source { sendsBatches = true } else { sendsBatches = false }
+        if sendsBatches, let node = top.value("mapping") {
+            reader.error(top.keyNode("mapping"), "'format: mparticle' reads mParticle batches and sends them on as they are, so the job has no mapping",
+                         fix: "remove 'mapping:'")
+            _ = node
+        } else if let node = top.value("mapping") {
             locations["mapping"] = reader.location(node)
             if case .scalar(let scalar) = node, scalar.string == "fme_impressions" {
                 fmeImpressions = parseFMEImpressions(mappingNode: node, top: top, kind: kind, source: source, reader: reader)
@@ -80,7 +86,7 @@ package enum JobFileParser {
             } else {
                 mapping = parseMapping(node, reader: reader)
             }
-        } else {
+        } else if !sendsBatches {
             reader.error(root, "missing key 'mapping'", fix: "add 'mapping:' with a list such as '- { column: email, to: user_identities.email }'")
         }
 
@@ -89,6 +95,10 @@ package enum JobFileParser {
         if let map = top.map("sync") {
             locations["sync"] = reader.location(map.node)
             sync = parseSync(map, reader: reader, locations: &locations)
+            if sendsBatches && sync.mode == .incremental {
+                reader.error(map.node, "'format: mparticle' reads whole batches, which have no iterator column, so it syncs in full",
+                             fix: "write 'sync: { mode: full }' (an interrupted pass still resumes where it stopped)")
+            }
         }
 
         // schedule
@@ -401,9 +411,13 @@ package enum JobFileParser {
             defer { map.reportUnknownKeys(known: mparticleKeys) }
             let spec = parseMParticle(map, reader: reader, directory: directory)
             return DestinationSpec(kind: spec.map { .mparticle($0) } ?? .file(path: ""), environment: environment)
+        case "fme":
+            defer { map.reportUnknownKeys(known: fmeDestinationKeys) }
+            let spec = parseFME(map, reader: reader, directory: directory)
+            return DestinationSpec(kind: spec.map { .fme($0) } ?? .file(path: ""), environment: environment)
         default:
             defer { map.reportUnknownKeys(known: destinationKeys) }
-            reader.error(map.value("type"), "'destination.type' is '\(type)', which is not a destination", fix: Spelling.hint(for: type, among: ["file", "mparticle"]))
+            reader.error(map.value("type"), "'destination.type' is '\(type)', which is not a destination", fix: Spelling.hint(for: type, among: ["file", "mparticle", "fme"]))
             return DestinationSpec(kind: .file(path: ""), environment: environment)
         }
     }
@@ -460,10 +474,10 @@ package enum JobFileParser {
 
     /// `${ENV_VAR}` or `{ file: path }`; an inline value is an error, and is never echoed back.
     static func parseSecret(_ map: YAMLReader.Map, _ key: String, reader: YAMLReader, directory: String,
-                            example: String) -> SecretReference? {
+                            example: String, destination: String = "an mparticle destination") -> SecretReference? {
         let fix = "write '\(key): ${\(example)}' and set that environment variable, or '\(key): { file: path/to/secret }'"
         guard let node = map.value(key) else {
-            reader.error(map.node, "an mparticle destination needs '\(key):'", fix: fix)
+            reader.error(map.node, "\(destination) needs '\(key):'", fix: fix)
             return nil
         }
         switch node {

@@ -212,6 +212,7 @@ package struct BatchBuilder: Sendable {
     }
 
     private func build(_ batch: RowBatch, _ row: Int, into w: inout JSONWriter, from start: Int, facts: inout BatchFacts) throws {
+        if let column = plan.passthroughColumn { return try passOn(batch.value(batch.cell(row, column)), into: &w, facts: &facts) }
         w.raw(environmentPrefix)
         var hasIdentity = false
         let extras = batch.extras(ofRow: row)
@@ -291,6 +292,30 @@ package struct BatchBuilder: Sendable {
         if w.bytes.count - start > ValueConversion.batchBytesMax {
             throw Rejection(reason: "the batch is \(w.bytes.count - start) bytes; mParticle accepts at most \(ValueConversion.batchBytesMax) bytes (128 KB) per batch")
         }
+    }
+
+    /// A whole batch read from the source (`format: mparticle`), written with the job's
+    /// environment when it has none and its own `source_request_id` (one derived from its content
+    /// when it has none), so a replay carries the ids of the original delivery.
+    private func passOn(_ value: Value, into w: inout JSONWriter, facts: inout BatchFacts) throws {
+        guard case .object(let entries) = value else { throw Rejection(reason: "the record is not an mParticle batch") }
+        let rest = entries.filter { $0.key != "environment" && $0.key != "source_request_id" }
+        let environment = entries.first { $0.key == "environment" }?.value ?? .string(plan.environment.rawValue)
+        var content = JSONWriter(reservingCapacity: 512)
+        content.value(.object(rest))
+        let id: String
+        if case .string(let own)? = entries.first(where: { $0.key == "source_request_id" })?.value, !own.isEmpty {
+            id = own
+            facts.requestID = RowHash.murmur3(Array(own.utf8), seed: idSeed)
+        } else {
+            let hash = RowHash.murmur3(content.bytes, seed: idSeed)
+            id = hash.description
+            facts.requestID = hash
+        }
+        if case .array(let events)? = value["events"], let first = events.first, case .int(let time)? = first["data"]?["timestamp_unixtime_ms"] {
+            facts.eventTime = time
+        }
+        w.value(.object([Value.ObjectEntry("environment", environment)] + rest + [Value.ObjectEntry("source_request_id", .string(id))]))
     }
 
     /// The identity slot the row's choosing cell names (an FME traffic type), or the reason it names none.

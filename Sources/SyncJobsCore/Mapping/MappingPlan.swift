@@ -62,6 +62,9 @@ package struct MappingPlan: Sendable {
         package var mapName: String
     }
     package var identityChoice: IdentityChoice? = nil
+    /// `format: mparticle`: the column holding a whole batch, written as it is (the job's
+    /// environment when it has none, its own `source_request_id` kept).
+    package var passthroughColumn: Int? = nil
 
     /// Idempotency: `source_request_id` (and each event's `source_message_id`) are derived from the
     /// job's name and either the `key:` columns (with the iterator column in incremental jobs) or
@@ -94,6 +97,12 @@ package enum MappingCompiler {
         }
         if let spec = job.fmeImpressions {
             return FMEImpressionMapper.compile(job: job, spec: spec, for: source)
+        }
+        if case .file(_, .mparticle) = job.source {
+            var plan = MappingPlan(jobKind: job.kind, environment: job.destination.environment, columns: source.columns)
+            plan.passthroughColumn = source.columns.firstIndex(of: MParticleRecordReader.column)
+            plan.jobName = job.name
+            return (plan, [])
         }
         return compile(job: job, columns: source.columns, acceptsExtraKeys: source.acceptsExtraKeys,
                 sourceDescription: source.description)

@@ -36,7 +36,8 @@ public final class Daemon: Service {
         let (seconds, attoseconds) = reloadInterval.components
         self.reloadMillis = max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
         self.clock = clock
-        self.makeDestination = makeDestination ?? { job in try DestinationFactory.make(for: job, logger: logger) }
+        let statePath = workspace.statePath
+        self.makeDestination = makeDestination ?? { job in try DestinationFactory.make(for: job, statePath: statePath, logger: logger) }
     }
 
     func now() -> Int64 { clock.now() }

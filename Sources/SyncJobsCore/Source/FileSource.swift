@@ -45,7 +45,11 @@ final class FileSource: OpenedSource {
         snapshotSize = Int64(info.st_size)
         isGzip = FileIdentity.startsWithGzipMagic(path: path)
         fingerprint = FileIdentity.fingerprint(path: path, info: info)
-        description = format == .looker ? "Looker result \(shown)" : "\(format.rawValue.uppercased()) file \(shown)"
+        switch format {
+        case .looker: description = "Looker result \(shown)"
+        case .mparticle: description = "file of mParticle batches \(shown)"
+        default: description = "\(format.rawValue.uppercased()) file \(shown)"
+        }
         let reader = try Self.recordReader(path: path, format: format, startOffset: nil, startNumber: 0, endOffset: Int64(info.st_size),
                                            columnGroups: columnGroups)
         lookerFields = (reader as? LookerRecordReader)?.fields
@@ -73,6 +77,8 @@ final class FileSource: OpenedSource {
             case .json:
                 return try JSONArrayRecordReader(path: path, startOffset: startOffset, startNumber: startNumber, endOffset: endOffset,
                                                  columnGroups: columnGroups)
+            case .mparticle:
+                return try MParticleRecordReader(path: path, startOffset: startOffset, startNumber: startNumber, endOffset: endOffset)
             case .looker:
                 return try LookerRecordReader(path: path, startOffset: startOffset, startNumber: startNumber, endOffset: endOffset)
             }

@@ -20,12 +20,12 @@ extension StateStore {
             try run("""
                 UPDATE runs SET rows_read = ?2, rows_sent = ?3, rows_rejected = ?4, requests = ?5, window_lower = ?6,
                     window_upper = ?7, checkpoint = ?8, rows_skipped = ?9, retries = ?10, throttled_waits = ?11,
-                    throttled_ms = ?12, rows_undelivered = ?13, http_requests = ?14 WHERE id = ?1
+                    throttled_ms = ?12, rows_undelivered = ?13, http_requests = ?14, events_skipped = ?15 WHERE id = ?1
                 """, [.int(id), .int(Int64(counts.rowsRead)), .int(Int64(counts.rowsSent)), .int(Int64(counts.rowsRejected)),
                       .int(Int64(counts.requests)), window.0.map(Value.string) ?? .null, window.1.map(Value.string) ?? .null,
                       checkpoint.map(Value.string) ?? .null, .int(Int64(counts.rowsSkipped)), .int(Int64(counts.retries)),
                       .int(Int64(counts.throttledWaits)), .int(counts.throttledMillis), .int(Int64(counts.rowsUndelivered)),
-                      .int(Int64(counts.httpRequests))])
+                      .int(Int64(counts.httpRequests)), counts.eventsSkippedJSON.map(Value.string) ?? .null])
         }
     }
 
@@ -41,22 +41,24 @@ extension StateStore {
             let statement = try database.prepare("""
                 SELECT id, job, trigger, started_at, ended_at, status, rows_read, rows_sent, rows_rejected, requests,
                        window_lower, window_upper, checkpoint, error, rows_skipped, fire_time, fire_count, retries,
-                       throttled_waits, throttled_ms, rows_undelivered, http_requests FROM runs WHERE job = ?1
+                       throttled_waits, throttled_ms, rows_undelivered, http_requests, events_skipped FROM runs WHERE job = ?1
                 ORDER BY id DESC LIMIT ?2
                 """)
             try statement.bind([.string(job), .int(Int64(limit))])
             var records: [RunRecord] = []
             while try statement.step() {
                 let r = try statement.row()
+                var counts = RunCounts(rowsRead: Int(Self.int(r[6])), rowsSent: Int(Self.int(r[7])),
+                                       rowsRejected: Int(Self.int(r[8])), requests: Int(Self.int(r[9])),
+                                       rowsSkipped: Int(Self.int(r[14])), retries: Int(Self.int(r[17])),
+                                       throttledWaits: Int(Self.int(r[18])), throttledMillis: Self.int(r[19]),
+                                       rowsUndelivered: Int(Self.int(r[20])), httpRequests: Int(Self.int(r[21])))
+                counts.eventsSkipped = RunCounts.eventsSkipped(fromJSON: Self.text(r[22]))
                 records.append(RunRecord(
                     id: Self.int(r[0]), job: Self.text(r[1]) ?? job, trigger: Self.text(r[2]) ?? "",
                     startedAt: Self.int(r[3]), endedAt: r[4].isNull ? nil : Self.int(r[4]),
                     status: RunStatus(rawValue: Self.text(r[5]) ?? "") ?? .failed,
-                    counts: RunCounts(rowsRead: Int(Self.int(r[6])), rowsSent: Int(Self.int(r[7])),
-                                      rowsRejected: Int(Self.int(r[8])), requests: Int(Self.int(r[9])),
-                                      rowsSkipped: Int(Self.int(r[14])), retries: Int(Self.int(r[17])),
-                                      throttledWaits: Int(Self.int(r[18])), throttledMillis: Self.int(r[19]),
-                                      rowsUndelivered: Int(Self.int(r[20])), httpRequests: Int(Self.int(r[21]))),
+                    counts: counts,
                     windowLower: Self.text(r[10]), windowUpper: Self.text(r[11]), checkpoint: Self.text(r[12]),
                     error: Self.text(r[13]), fireTime: r[15].isNull ? nil : Self.int(r[15]), fireCount: Int(Self.int(r[16]))))
             }
@@ -87,6 +89,23 @@ package struct RunCounts: Sendable, Equatable {
     package var throttledWaits = 0
     package var throttledMillis: Int64 = 0
     package var rowsUndelivered = 0
+    /// Events the destination skipped, by reason (see `DeliveryResult.eventsSkipped`).
+    package var eventsSkipped: [String: Int] = [:]
+
+    package var eventsSkippedTotal: Int { eventsSkipped.values.reduce(0, +) }
+
+    /// As stored in the run record: a JSON object of reason to count, reasons in order; nil when none.
+    var eventsSkippedJSON: String? {
+        guard !eventsSkipped.isEmpty else { return nil }
+        return JSONWriter.compact(.object(eventsSkipped.sorted { $0.key < $1.key }.map { Value.ObjectEntry($0.key, .int(Int64($0.value))) }))
+    }
+
+    static func eventsSkipped(fromJSON text: String?) -> [String: Int] {
+        guard let text, case .object(let entries)? = try? JSONParser.parse(text) else { return [:] }
+        var counts: [String: Int] = [:]
+        for entry in entries { if case .int(let n) = entry.value { counts[entry.key] = Int(n) } }
+        return counts
+    }
 
     package init(rowsRead: Int = 0, rowsSent: Int = 0, rowsRejected: Int = 0, requests: Int = 0, rowsSkipped: Int = 0,
                 retries: Int = 0, throttledWaits: Int = 0, throttledMillis: Int64 = 0, rowsUndelivered: Int = 0,

@@ -37,6 +37,7 @@ struct AcknowledgeStage {
         counts.httpRequests += delivery.httpRequests
         counts.throttledWaits += delivery.throttledWaits
         counts.throttledMillis += delivery.throttledMillis
+        counts.eventsSkipped.merge(delivery.eventsSkipped, uniquingKeysWith: +)
         bytesSent += request.body.count
         for refused in delivery.rejected where refused.index < request.batchCount {
             let batch = String(decoding: request.batch(refused.index), as: UTF8.self)
