@@ -111,6 +111,9 @@ public enum HistoryCommand {
 
     static func record(_ run: RunRecord) -> Value {
         func text(_ s: String?) -> Value { s.map(Value.string) ?? .null }
+        // Only destinations that skip events (FME) have this, so other histories read as before.
+        let skipped: [Value.ObjectEntry] = run.counts.eventsSkipped.isEmpty ? [] : [.init("events_skipped", .object(
+            run.counts.eventsSkipped.sorted { $0.key < $1.key }.map { Value.ObjectEntry($0.key, .int(Int64($0.value))) }))]
         return .object([
             .init("id", .int(run.id)), .init("trigger", .string(run.trigger)), .init("status", .string(run.status.rawValue)),
             .init("started_at", .string(Timestamp.format(millis: run.startedAt))),
@@ -125,6 +128,7 @@ public enum HistoryCommand {
             .init("throttled_waits", .int(Int64(run.counts.throttledWaits))),
             .init("throttled_seconds", .double(Double(run.counts.throttledMillis) / 1000)),
             .init("rows_undelivered", .int(Int64(run.counts.rowsUndelivered))),
+        ] + skipped + [
             .init("checkpoint", text(run.checkpoint)), .init("error", text(run.error)),
         ])
     }
