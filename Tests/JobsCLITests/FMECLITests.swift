@@ -79,3 +79,28 @@ import Testing
         }
     }
 }
+
+/// The shipped `fme-events` job, against a loopback FME server on the port its URL names.
+@Suite struct FMEEventsExampleTests {
+    @Test func theShippedReplayJobSendsEachShapesEventsToFME() async throws {
+        let server = FMEEventsServer(FMEEventsServer.Configuration(sdkKey: "example-key"))
+        try await server.start(port: 18089)
+        let project = try Project()
+        let run = try await project.jobs(environment: ["FME_SDK_KEY": "example-key"], "run", "fme-events")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.range(of: #"^fme-events run #1: read 3 rows, sent 3 in 1 request, rejected 0, skipped 2 events the destination does not take \(event type 'crash_report' is not sent to FME: 1; event type 'push_message' is not sent to FME: 1\) in \d+\.\d\d s \([\d,]+ rows/s\)\n$"#, options: .regularExpression) != nil, "\(run.stdout)")
+        #expect(server.events.map { "\($0.eventTypeId) \($0.trafficTypeName) \($0.key) \($0.foreignId ?? "-")" } == [
+            "session_start user u-1001 evt-0001",
+            "screen_view user u-1001 evt-0002",
+            "Search_Performed user u-1001 evt-0003",
+            "product_action user u-1001 evt-0004",
+            "product_action user u-1001 evt-0004",
+            "session_end user u-1001 evt-0005",
+            "Added_to_Wishlist user u-1002 evt-0101",
+            "Added_to_Wishlist anonymous anon-55 evt-0101",
+            "Plan_Upgraded user u-1003 9c0e6d5a-aaaa-4bbb-8ccc-ddddeeeeffff",
+        ])
+        #expect(server.events[3].json == #"{"eventTypeId":"product_action","trafficTypeName":"user","key":"u-1001","environmentName":"Production","timestamp":1796029203000,"value":null,"foreignId":"evt-0004","properties":{"session_id":7001,"source_message_id":"evt-0004","event_id":"evt-0004","action":"purchase","transaction_id":"T-9001","total_amount":129.9,"tax_amount":20.74,"shipping_amount":4.9,"currency_code":"EUR","product.id":"SKU-1","product.name":"Trail Shoe","product.brand":"Peak","product.category":"shoes","product.price":99.9,"product.quantity":1}}"#)
+        try await server.stop()
+    }
+}

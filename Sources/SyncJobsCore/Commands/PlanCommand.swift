@@ -81,6 +81,8 @@ public enum PlanCommand {
         lines.append("")
         if let derived = plan.lookerMapping {
             lines.append(contentsOf: lookerMappingTable(derived))
+        } else if plan.passthroughColumn != nil {
+            lines.append("mapping: none: each record's mParticle batches are sent as they are (format: mparticle)")
         } else if let derived = plan.fmeMapping {
             lines.append("mapping: derived from the FME impression fields (mapping: fme_impressions)")
             let width = max("column".count, derived.rows.map(\.source.count).max() ?? 0)
