@@ -2,7 +2,8 @@
 # Prints throughput (rows/s) and peak memory of `jobs run` on generated data, release build.
 #   scripts/benchmark.sh [ROWS]             (default 1,000,000 rows)
 #   scripts/benchmark.sh --vs-sqlite [ROWS] only the comparison with `sqlite3 -json` (below)
-# The larger run at the end reads ten times as many rows to show memory does not grow with the source.
+# The larger run reads ten times as many rows to show memory does not grow with the source; the
+# last two deliver over loopback to an mParticle and a Harness FME sink.
 # JOBS_BIN=path runs another build of `jobs` (an older commit's, to compare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -243,3 +244,31 @@ python3 -c "import sys; rows, requests = (int(x.replace(',', '')) for x in '$sum
 exec 3>&-
 wait "$SINK_PID"; SINK_PID=
 echo "sink: $(tail -1 "$WORK/sink.out")"
+
+# The csv-events output (1M batches, one request array per line) replayed into a loopback Harness
+# FME sink: each batch becomes one FME event, chunks of up to 5,000 events, every accepted batch
+# recorded in the delivery ledger before the next checkpoint.
+mkfifo "$WORK/fme.in"
+"$SINK" --fme < "$WORK/fme.in" > "$WORK/fme.out" &
+SINK_PID=$!
+exec 3>"$WORK/fme.in"
+for _ in $(seq 50); do grep -q '^port' "$WORK/fme.out" 2>/dev/null && break; sleep 0.1; done
+PORT=$(awk '/^port/ {print $2}' "$WORK/fme.out")
+cat > "$WORK/jobs/fme-replay.yaml" <<YAML
+name: fme-replay
+type: event
+source: { file: ../out/csv-events.ndjson, format: mparticle }
+sync: { mode: full }
+destination:
+  type: fme
+  url: http://127.0.0.1:$PORT/api
+  api_key: \${BENCH_FME_KEY}
+  traffic_types: { user: customer_id }
+  max_event_age: off
+YAML
+export BENCH_FME_KEY=bench-sdk-key
+echo "Harness FME destination over loopback (the csv-events batches replayed, format: mparticle):"
+measure fme-replay
+exec 3>&-
+wait "$SINK_PID"; SINK_PID=
+echo "sink: $(tail -1 "$WORK/fme.out")"

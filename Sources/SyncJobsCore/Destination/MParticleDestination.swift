@@ -25,19 +25,15 @@ package final class MParticleDestination: Destination, Sendable {
 
     private let authorization: String
     private let clock: any SyncClock
-    private let random: @Sendable () -> Double
     private let logger: Logger
-    private let gate: LaunchGate
-    private let policy: RetryPolicy
-    private let stopSignal = DeliveryStopSignal()
+    /// Turns, retries and the run's stop (bad credentials, retries exhausted: other requests give
+    /// up at their next attempt instead of retrying).
+    private let attempts: HTTPAttempts
     private let state = Mutex(State())
 
     private struct State: ~Copyable {
         var client: HTTPClient?
         var group: MultiThreadedEventLoopGroup?
-        /// Set when the run must stop (bad credentials, retries exhausted): other requests give up
-        /// at their next attempt instead of retrying.
-        var stopped: MParticleError?
         var closed = false
     }
 
@@ -51,13 +47,12 @@ package final class MParticleDestination: Destination, Sendable {
         self.spec = spec
         self.authorization = credentials.authorization
         self.clock = clock
-        self.random = random
-        self.policy = policy
-        self.gate = LaunchGate(clock: clock, pacing: policy.pacing)
         var logger = logger
         logger[metadataKey: "destination"] = "mparticle"
         logger[metadataKey: "endpoint"] = "\(spec.endpointName)"
         self.logger = logger
+        attempts = HTTPAttempts(clock: clock, policy: policy, retryFor: .milliseconds(spec.retryForMillis),
+                                timeout: .milliseconds(spec.timeoutMillis), baseURL: spec.baseURL, random: random, logger: logger)
     }
 
     // MARK: Destination
@@ -119,16 +114,9 @@ package final class MParticleDestination: Destination, Sendable {
         }
     }
 
-    private enum Outcome {
+    private enum Outcome: Sendable {
         case accepted
         case refused(String)
-    }
-
-    /// An attempt that did not deliver and may be retried.
-    private struct Failure {
-        var problem: DeliveryProblem
-        /// The wait before this request's next attempt (a 429's wait is the run's pause instead).
-        var backoff: Duration
     }
 
     /// One request until it is accepted, refused, or its retry time runs out.
@@ -140,69 +128,20 @@ package final class MParticleDestination: Destination, Sendable {
         http.headers.add(name: "Content-Type", value: "application/json")
         http.headers.add(name: "User-Agent", value: "syncjobs")
         http.body = .bytes(ByteBuffer(bytes: request.body))
-        // retry_for counts from the first attempt: waiting for a first turn is not retrying.
-        var started: Duration?
-        var attempt = 0
-        var metadata: Logger.Metadata = ["request": "\(request.sequence)", "batches": "\(request.batchCount)", "path": "\(path)"]
-
-        while true {
-            if let stopped = stopped() { throw stopped }
-            guard let turn = try await gate.waitTurn(stop: stopSignal) else { throw stopped() ?? CancellationError() }
-            if turn.waited { result.throttledWaits += 1 }
-            result.throttledMillis += turn.throttledMillis
-            if started == nil { started = clock.elapsed() }
-            let failure: Failure
-            var answered = false
-            do {
-                let response = try await client.execute(http, deadline: .now() + .milliseconds(spec.timeoutMillis), logger: logger)
-                answered = true
-                result.httpRequests += 1
-                let body = try await response.body.collect(upTo: Self.maxResponseBytes)
-                if let used = response.headers.first(name: "X-mp-rate-limit-percentage-used").flatMap(Double.init) {
-                    gate.observe(percentUsed: used)
-                }
-                switch try answer(response, body: body, path: path, attempt: attempt, metadata: &metadata) {
-                case .done(let outcome): return outcome
-                case .retry(let retry): failure = retry
-                }
-            } catch let error as MParticleError {
-                throw error
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                if Task.isCancelled { throw CancellationError() }
-                let problem = DeliveryProblem.describe(error, endpoint: endpoint, timeout: .milliseconds(spec.timeoutMillis),
-                                                       connectTimeout: connectTimeout)
-                // A request that reached the server counts, even without an answer.
-                if !answered && !problem.unreachable { result.httpRequests += 1 }
-                failure = Failure(problem: problem, backoff: policy.backoff(attempt: attempt, random: random()))
+        let metadata: Logger.Metadata = ["request": "\(request.sequence)", "batches": "\(request.batchCount)", "path": "\(path)"]
+        return try await attempts.send(http, client: client, result: &result, metadata: metadata, giveUp: { problem, tries, elapsed in
+            giveUp(request, problem: problem, attempts: tries, elapsed: elapsed)
+        }, answer: { response, body, attempt in
+            if let used = response.headers.first(name: "X-mp-rate-limit-percentage-used").flatMap(Double.init) {
+                attempts.gate.observe(percentUsed: used)
             }
-            attempt += 1
-            result.retries += 1
-            let elapsed = clock.elapsed() - (started ?? .zero)
-            let pending = max(failure.backoff, gate.pauseRemaining())
-            metadata["attempt"] = "\(attempt)"
-            metadata["problem"] = "\(failure.problem.text)"
-            if RetryPolicy.wouldPass(retryFor: .milliseconds(spec.retryForMillis), elapsed: elapsed, pending: pending) {
-                let error = giveUp(request, problem: failure.problem, attempts: attempt, elapsed: elapsed)
-                logger.error("Giving up on a request", metadata: metadata)
-                stop(error)
-                throw error
-            }
-            logger.notice("Retrying a request", metadata: metadata.merging(["delay_ms": "\(pending.milliseconds)"]) { $1 })
-            if failure.backoff > .zero { try await interruptibleSleep(failure.backoff) }
-        }
-    }
-
-    private enum Answer {
-        case done(Outcome)
-        case retry(Failure)
+            return try answer(response, body: body, path: path, attempt: attempt)
+        })
     }
 
     /// What an HTTP answer means for the request: done (delivered or refused), retry, or stop
     /// the run (thrown).
-    private func answer(_ response: HTTPClientResponse, body: ByteBuffer, path: String, attempt: Int,
-                        metadata: inout Logger.Metadata) throws -> Answer {
+    private func answer(_ response: HTTPClientResponse, body: ByteBuffer, path: String, attempt: Int) throws -> HTTPAttempts.Verdict<Outcome> {
         let code = response.status.code
         switch code {
         case 200..<300:
@@ -210,28 +149,23 @@ package final class MParticleDestination: Destination, Sendable {
         case 400, 413:
             return .done(.refused(Self.serverMessage(code: code, body: body)))
         case 401, 403:
-            let error = MParticleError(
+            throw MParticleError(
                 "mParticle (\(spec.endpointName)) refused the credentials with HTTP \(code) \(code == 401 ? "(no valid Authorization)" : "(forbidden)"); check destination.api_key (\(spec.apiKey)) and destination.api_secret (\(spec.apiSecret)) are the key and secret of an input (a custom feed) in this pod's workspace")
-            stop(error)
-            throw error
         case 429:
             let header = response.headers.first(name: "Retry-After")
             let retryAfter = RetryPolicy.retryAfter(header, now: Date(timeIntervalSince1970: Double(clock.now()) / 1000))
             let limit = response.headers.first(name: "X-mp-rate-limit-exceeded")
-            metadata["retry_after"] = "\(header ?? "none")"
             // Every request of the run waits: sending more now would only be throttled too. The
             // pause only ever grows, so this answer cannot cut short a longer wait already set.
-            gate.pause(for: retryAfter ?? policy.backoff(attempt: attempt, random: random()))
-            return .retry(Failure(problem: DeliveryProblem(text: "HTTP 429 (rate limit\(limit.map { " '\($0)'" } ?? "") exceeded)", unreachable: false),
-                                  backoff: .zero))
+            attempts.gate.pause(for: retryAfter ?? attempts.backoff(attempt: attempt))
+            return .retry(DeliveryProblem(text: "HTTP 429 (rate limit\(limit.map { " '\($0)'" } ?? "") exceeded)", unreachable: false),
+                          backoff: .zero)
         case 500...:
-            return .retry(Failure(problem: DeliveryProblem(text: "HTTP \(code)\(Self.bodyExcerpt(body).map { ": \($0)" } ?? "")", unreachable: false),
-                                  backoff: policy.backoff(attempt: attempt, random: random())))
+            return .retry(DeliveryProblem(text: "HTTP \(code)\(Self.bodyExcerpt(body).map { ": \($0)" } ?? "")", unreachable: false),
+                          backoff: attempts.backoff(attempt: attempt))
         default:
-            let error = MParticleError(
+            throw MParticleError(
                 "mParticle (\(spec.endpointName)) answered HTTP \(code) to POST \(path)\(Self.bodyExcerpt(body).map { ": \($0)" } ?? ""); check destination.\(spec.pod == nil ? "url" : "pod")")
-            stop(error)
-            throw error
         }
     }
 
@@ -245,28 +179,6 @@ package final class MParticleDestination: Destination, Sendable {
         return MParticleError("mParticle (\(spec.endpointName)) did not accept a request of \(batches) \(tries); last problem: \(problem.text)")
     }
 
-    private func stopped() -> MParticleError? { state.withLock { $0.stopped } }
-
-    /// `host:port` of the endpoint, for connection errors.
-    private var endpoint: String {
-        guard let url = URL(string: spec.baseURL), let host = url.host else { return spec.baseURL }
-        return "\(host):\(url.port ?? (url.scheme == "https" ? 443 : 80))"
-    }
-
-    /// How long one connection attempt may take: `destination.timeout`, at most 10 s.
-    private var connectTimeout: Duration { min(.seconds(10), .milliseconds(spec.timeoutMillis)) }
-
-    /// Sleeps, but wakes as soon as the run stops, so a request waiting out a long backoff does
-    /// not hold the failed run open.
-    private func interruptibleSleep(_ duration: Duration) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.clock.sleep(for: duration) }
-            group.addTask { await self.stopSignal.wait() }
-            _ = try await group.next()
-            group.cancelAll()
-        }
-    }
-
     private func client() throws -> HTTPClient {
         try state.withLock { state in
             if state.closed { throw MParticleError("the mParticle destination is closed") }
@@ -278,7 +190,7 @@ package final class MParticleDestination: Destination, Sendable {
             // retry under destination.retry_for like any other failure, instead of the client
             // retrying silently until its connect timeout.
             configuration.connectionPool.retryConnectionEstablishment = false
-            configuration.timeout = .init(connect: .milliseconds(connectTimeout.milliseconds))
+            configuration.timeout = .init(connect: .milliseconds(attempts.connectTimeout.milliseconds))
             // Never follow a redirect: it would carry the credentials somewhere else.
             configuration.redirectConfiguration = .disallow
             // One event loop thread: the run's other core maps rows, and a second loop only adds
@@ -290,11 +202,6 @@ package final class MParticleDestination: Destination, Sendable {
             state.client = client
             return client
         }
-    }
-
-    private func stop(_ error: MParticleError) {
-        state.withLock { if $0.stopped == nil { $0.stopped = error } }
-        stopSignal.fire()
     }
 
     static func serverMessage(code: UInt, body: ByteBuffer) -> String {
