@@ -66,7 +66,7 @@ import Testing
 
         let all = try await project.jobs("validate")
         #expect(all.status == 2)
-        #expect(all.stdout == "ok jobs/app-events.yaml\nok jobs/looker-events.yaml\nok jobs/looker-users-explicit.yaml\nok jobs/looker-users.yaml\nok jobs/shop-users-full.yaml\nok jobs/shop-users.yaml\n")
+        #expect(all.stdout == "ok jobs/app-events.yaml\nok jobs/fme-events.yaml\nok jobs/fme-impressions.yaml\nok jobs/looker-events.yaml\nok jobs/looker-users-explicit.yaml\nok jobs/looker-users.yaml\nok jobs/shop-users-full.yaml\nok jobs/shop-users.yaml\n")
     }
 
     @Test func exitCodesForUsageAndMissingJobs() async throws {
