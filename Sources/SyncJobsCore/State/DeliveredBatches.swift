@@ -22,7 +22,7 @@ extension StateStore {
         }
     }
 
-    /// Records batches as delivered, in one transaction that is on disk when this returns.
+    /// Records batches as delivered, in one transaction committed when this returns.
     package func recordDeliveredBatches(job: String, destination: String, ids: [String], at time: Int64) throws {
         guard !ids.isEmpty else { return }
         try withDatabase {
@@ -44,10 +44,5 @@ extension StateStore {
             try run("DELETE FROM delivered_batches WHERE job = ?1 AND destination = ?2 AND delivered_at < ?3",
                     [.string(job), .string(destination), .int(time)])
         }
-    }
-
-    /// Makes this connection's commits durable against power loss too, not only a crash.
-    package func synchronousFull() throws {
-        try withDatabase { try database.execute("PRAGMA synchronous=FULL") }
     }
 }

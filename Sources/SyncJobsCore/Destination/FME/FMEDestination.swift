@@ -14,7 +14,7 @@ import Synchronization
 /// - Chunks of at most 5,000 events and 1 MB, on batch boundaries, so one batch is acknowledged
 ///   whole.
 /// - FME's API is not idempotent: a batch acknowledged with 2xx is recorded in the state database
-///   (`delivered_batches`, durable before the engine hears of it) and never sent again by this
+///   (`delivered_batches`, committed before the engine hears of it) and never sent again by this
 ///   job, not even after a crash between the acknowledgement and the checkpoint.
 /// - 429 (with or without `Retry-After`), 5xx, timeouts and dropped connections are retried
 ///   within `retry_for`; 400 bisects the chunk to find the batches FME refuses; 401/403 stop the
@@ -54,8 +54,9 @@ package final class FMEDestination: Destination, Sendable {
         attempts = HTTPAttempts(clock: clock, policy: policy, retryFor: .milliseconds(spec.retryForMillis),
                                 timeout: .milliseconds(spec.timeoutMillis), baseURL: spec.baseURL, random: random, logger: logger)
         if let ledgerPath {
+            // As durable as the checkpoint: committed in WAL mode, so a killed process loses
+            // nothing (a power cut can lose the last commits of both alike).
             let store = try StateStore(path: ledgerPath)
-            try store.synchronousFull()
             // A delivery older than the age limit cannot be sent again: the event is refused as too
             // old first. With no limit, FME's own 90 days of event history bound what matters.
             let keep = (spec.maxEventAgeMillis ?? 90 * 86_400_000) + 86_400_000
