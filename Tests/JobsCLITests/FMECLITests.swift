@@ -36,6 +36,15 @@ import Testing
         return project
     }
 
+    /// Batches the run has recorded as accepted by FME.
+    static func recordedDeliveries(_ project: Project) -> Int {
+        guard let db = try? SQLiteDatabase(path: project.root + "/.jobs/state.db", mode: .readOnly),
+              let statement = try? db.prepare("SELECT count(*) FROM delivered_batches"), (try? statement.step()) == true,
+              case .int(let count)? = try? statement.value(at: 0) else { return 0 }
+        db.close()
+        return Int(count)
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func aKilledRunFollowedByARerunSendsNoEventTwice() async throws {
         let count = 30_000
@@ -56,8 +65,8 @@ import Testing
             let (process, _, _) = try JobsBinary.start(["run", "fme"], in: project.root, environment: Self.secrets)
             // Past the first stored checkpoint (every 10,000 rows), then kill it with requests in flight.
             while process.isRunning && server.acceptedRequests < 13 { try await Task.sleep(for: .milliseconds(2)) }
-            // Let the run take in the last answers, with later requests still unanswered.
-            try await Task.sleep(for: .milliseconds(500))
+            // Let the run record the last answers (however loaded the machine), later requests still unanswered.
+            while process.isRunning && Self.recordedDeliveries(project) < server.events.count { try await Task.sleep(for: .milliseconds(5)) }
             let killedBeforeTheEnd = process.isRunning
             killed.withLock { $0 = true }
             kill(process.processIdentifier, SIGKILL)
