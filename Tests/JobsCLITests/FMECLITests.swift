@@ -84,7 +84,7 @@ import Testing
             // Rows the rerun read again that FME had accepted before the kill were not sent.
             let read = Int(rerun.stdout.firstMatch(of: /read ([\d,]+) rows/)?.1.replacingOccurrences(of: ",", with: "") ?? "") ?? -1
             #expect(read > count - acceptedBeforeTheKill, "\(rerun.stdout)")
-            #expect(rerun.stdout.contains("the destination does not take (batch already delivered to FME by an earlier run: "), "\(rerun.stdout)")
+            #expect(rerun.stdout.contains("the destination does not take (batch already delivered to FME by an interrupted run: "), "\(rerun.stdout)")
         }
     }
 }

@@ -113,6 +113,10 @@ package enum JobFileParser {
         if let map = top.map("destination") {
             locations["destination"] = reader.location(map.node)
             destination = parseDestination(map, reader: reader, directory: directory, jobName: name)
+            if case .fme = destination.kind, sync.lookback != nil {
+                reader.warning(map.node, "rows that 'sync.lookback' reads again are sent to FME again, and FME's events API counts each one twice",
+                               fix: "remove 'lookback:' for an fme destination, or accept the repeated events")
+            }
         }
 
         if fmeImpressions == nil, let key = top.keyNode("fme"), !top.isUsed("fme") {

@@ -1,5 +1,6 @@
 import EventsAPIServer
 import Foundation
+import Synchronization
 import Testing
 @testable import SyncJobsCore
 
@@ -63,18 +64,31 @@ import Testing
         }
     }
 
-    @Test func aBatchFMEAcceptedIsNeverSentAgainByTheJob() async throws {
-        try t.write("data/events.csv", "customer_id,device,event_name,at,plan\nC1,,a,1767225600000,\nC2,,b,1767225601000,\n")
-        try await withFMEEvents({ $0.sdkKey = Self.sdkKey }) { server in
-            let j = try job(server.baseURL)
-            _ = try await run(j)
-            try t.write("data/events.csv", "customer_id,device,event_name,at,plan\nC1,,a,1767225600000,\nC2,,b,1767225601000,\nC3,,c,1767225602000,\n")
+    @Test func aRerunAfterAFailedRunDoesNotSendWhatFMEAcceptedAgain() async throws {
+        // 1,500 rows: two requests; FME accepts the first and refuses the key on the second, so
+        // the run fails with no checkpoint past the rows FME has.
+        let rows = (1...1500).map { "C\($0),,e,\(1767225600000 + Int64($0)),\n" }.joined()
+        try t.write("data/events.csv", "customer_id,device,event_name,at,plan\n" + rows)
+        let refuse = Mutex(true)
+        try await withFMEEvents({ configuration in
+            configuration.sdkKey = Self.sdkKey
+            configuration.faults = { request in refuse.withLock { $0 } && request.number == 1 ? .status(401) : nil }
+        }) { server in
+            let j = try job(server.baseURL, settings: "max_event_age: off\n  max_in_flight: 1")
+            let first = try await run(j)
+            #expect(!first.succeeded)
+            #expect(server.events.count == 1000)
+            refuse.withLock { $0 = false }
             let second = try await run(j)
-            #expect(second.succeeded)
-            #expect(server.events.map(\.key) == ["C1", "C2", "C3"])
-            #expect(second.counts.eventsSkipped == ["batch already delivered to FME by an earlier run": 2])
+            #expect(second.succeeded, "\(second.errorMessage ?? "")")
+            #expect(server.events.map(\.key).sorted() == (1...1500).map { "C\($0)" }.sorted())
+            #expect(second.counts.eventsSkipped == ["batch already delivered to FME by an interrupted run": 1000])
             let history = try t.state().runs(job: "to-fme", limit: 1)
-            #expect(history.first?.counts.eventsSkipped == ["batch already delivered to FME by an earlier run": 2])
+            #expect(history.first?.counts.eventsSkipped == ["batch already delivered to FME by an interrupted run": 1000])
+            // Once a run has succeeded, its checkpoint covers what it sent: a full sync sends every row again.
+            let third = try await run(j)
+            #expect(third.counts.eventsSkipped.isEmpty)
+            #expect(server.events.count == 3000)
         }
     }
 

@@ -14,8 +14,8 @@ import Synchronization
 /// - Chunks of at most 5,000 events and 1 MB, on batch boundaries, so one batch is acknowledged
 ///   whole.
 /// - FME's API is not idempotent: a batch acknowledged with 2xx is recorded in the state database
-///   (`delivered_batches`, committed before the engine hears of it) and never sent again by this
-///   job, not even after a crash between the acknowledgement and the checkpoint.
+///   (`delivered_batches`, committed before the engine hears of it), so a rerun after a crash
+///   between the acknowledgement and the checkpoint does not send it again.
 /// - 429 (with or without `Retry-After`), 5xx, timeouts and dropped connections are retried
 ///   within `retry_for`; 400 bisects the chunk to find the batches FME refuses; 401/403 stop the
 ///   run without showing the key.
@@ -33,6 +33,8 @@ package final class FMEDestination: Destination, Sendable {
     private let authorization: String
     private let mapper: FMEEventMapper
     private let ledger: Mutex<StateStore>?
+    /// Batches earlier runs delivered that no successful run's checkpoint covers yet.
+    private let uncovered: Set<String>
     private let attempts: HTTPAttempts
     private let clock: any SyncClock
     private let logger: Logger
@@ -57,12 +59,10 @@ package final class FMEDestination: Destination, Sendable {
             // As durable as the checkpoint: committed in WAL mode, so a killed process loses
             // nothing (a power cut can lose the last commits of both alike).
             let store = try StateStore(path: ledgerPath)
-            // A delivery older than the age limit cannot be sent again: the event is refused as too
-            // old first. With no limit, FME's own 90 days of event history bound what matters.
-            let keep = (spec.maxEventAgeMillis ?? 90 * 86_400_000) + 86_400_000
-            try store.forgetDeliveredBatches(job: job, destination: Self.ledgerName, before: clock.now() - keep)
+            uncovered = try store.uncoveredDeliveries(job: job, destination: Self.ledgerName)
             ledger = Mutex(store)
         } else {
+            uncovered = []
             ledger = nil
         }
     }
@@ -85,12 +85,11 @@ package final class FMEDestination: Destination, Sendable {
             parsed.append(batch)
             ids.append(batch["source_request_id"]?.scalarText ?? RowHash.murmur3(Array(bytes)).description)
         }
-        let delivered = try ledger?.withLock { try $0.deliveredBatches(job: job, destination: Self.ledgerName, among: ids) } ?? []
         let now = clock.now()
         var pending: [Pending] = []
         for index in 0..<request.batchCount {
-            if delivered.contains(ids[index]) {
-                result.eventsSkipped["batch already delivered to FME by an earlier run", default: 0] += 1
+            if uncovered.contains(ids[index]) {
+                result.eventsSkipped["batch already delivered to FME by an interrupted run", default: 0] += 1
                 continue
             }
             let outcome = mapper.map(parsed[index], now: now)
