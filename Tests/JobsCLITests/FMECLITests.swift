@@ -36,6 +36,17 @@ import Testing
         return project
     }
 
+    /// Which requests carried keys that arrived twice, for a failure message.
+    static func duplicates(_ server: FMEEventsServer, killedAt: Int) -> String {
+        var first: [String: Int] = [:]
+        var pairs: Set<String> = []
+        for (index, event) in server.events.enumerated() {
+            if let earlier = first[event.key] { pairs.insert("request \(server.events[earlier].request) (event \(earlier)) and \(event.request) (event \(index))") }
+            else { first[event.key] = index }
+        }
+        return "accepted before the kill \(killedAt); twice: " + pairs.sorted().prefix(3).joined(separator: ", ") + " … \(pairs.count) keys"
+    }
+
     /// Batches the run has recorded as accepted by FME.
     static func recordedDeliveries(_ project: Project) -> Int {
         guard let db = try? SQLiteDatabase(path: project.root + "/.jobs/state.db", mode: .readOnly),
@@ -68,9 +79,10 @@ import Testing
             // Let the run record the last answers (however loaded the machine), later requests still unanswered.
             while process.isRunning && Self.recordedDeliveries(project) < server.events.count { try await Task.sleep(for: .milliseconds(5)) }
             let killedBeforeTheEnd = process.isRunning
-            killed.withLock { $0 = true }
             kill(process.processIdentifier, SIGKILL)
             await JobsBinary.wait(process)
+            // Only now: a retry the dying run sent must not be accepted unknown to it.
+            killed.withLock { $0 = true }
             #expect(killedBeforeTheEnd, "the run finished before it could be killed")
             let acceptedBeforeTheKill = server.events.count
             #expect(acceptedBeforeTheKill > 0 && acceptedBeforeTheKill < count)
@@ -78,7 +90,7 @@ import Testing
             let rerun = try await project.jobs(environment: Self.secrets, "run", "fme")
             #expect(rerun.status == 0, "\(rerun.stderr)")
             let keys = server.events.map(\.key)
-            #expect(keys.count == count, "every event once: \(keys.count) accepted for \(count) rows")
+            #expect(keys.count == count, "every event once: \(keys.count) accepted for \(count) rows; \(Self.duplicates(server, killedAt: acceptedBeforeTheKill)); rerun: \(rerun.stdout)")
             #expect(Set(keys) == Set((1...count).map { String(format: "C%05d", $0) }))
             #expect(rerun.stdout.contains("checkpoint id = 30000"), "\(rerun.stdout)")
             // Rows the rerun read again that FME had accepted before the kill were not sent.
