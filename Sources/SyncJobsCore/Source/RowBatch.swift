@@ -48,6 +48,8 @@ package struct RowBatch: Sendable {
         package var rejection: (reason: String, row: String)?
         /// Index into `extras` of JSON keys outside the columns (NDJSON and JSON sources only).
         var extrasIndex: Int32 = -1
+        /// Index into `notes` of what the source left out of this row, for the run's notes.
+        var notesIndex: Int32 = -1
     }
 
     package let columnCount: Int
@@ -60,6 +62,9 @@ package struct RowBatch: Sendable {
     package private(set) var values: [Value] = []
     /// JSON keys outside the columns, per row that has any.
     package private(set) var extras: [[Value.ObjectEntry]] = []
+    /// What a source left out of a row it read (`format: mparticle`: an identity it cannot
+    /// carry), per row that has any: counted and shown with the run, never dropped unsaid.
+    package private(set) var notes: [[String]] = []
 
     package init(columnCount: Int, capacity: Int = 1024) {
         self.columnCount = columnCount
@@ -80,6 +85,7 @@ package struct RowBatch: Sendable {
         bytes.removeAll(keepingCapacity: true)
         if !values.isEmpty { values.removeAll(keepingCapacity: true) }
         if !extras.isEmpty { extras.removeAll(keepingCapacity: true) }
+        if !notes.isEmpty { notes.removeAll(keepingCapacity: true) }
     }
 
     // MARK: Writing a row (sources)
@@ -150,6 +156,18 @@ package struct RowBatch: Sendable {
         guard !entries.isEmpty else { return }
         rows[rows.count - 1].extrasIndex = Int32(extras.count)
         extras.append(entries)
+    }
+
+    /// Records what the source left out of the row just written.
+    package mutating func setNotes(_ texts: [String]) {
+        guard !texts.isEmpty else { return }
+        rows[rows.count - 1].notesIndex = Int32(notes.count)
+        notes.append(texts)
+    }
+
+    package func notes(ofRow row: Int) -> [String] {
+        let index = rows[row].notesIndex
+        return index < 0 ? [] : notes[Int(index)]
     }
 
     /// Adds a row that cannot be read or placed, with its reason; its cells are null.

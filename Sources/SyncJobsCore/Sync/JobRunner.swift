@@ -100,6 +100,7 @@ package final class JobRunner: @unchecked Sendable {
         result.rejectedSamples = pipeline.ack.samples
         result.checkpoint = pipeline.checkpoint.display
         if let note = pipeline.unsentKeysNote { result.notes.append(note) }
+        result.notes += pipeline.sourceNotesText
         do {
             try await destination?.close()
         } catch {

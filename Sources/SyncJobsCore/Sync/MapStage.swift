@@ -31,6 +31,7 @@ struct MapStage: Sendable {
         let info = batch.rows[row]
         if let rejection = info.rejection { return .unreadable(reason: rejection.reason, row: rejection.row) }
         if builder.plan.extrasTarget == nil, info.extrasIndex >= 0 { mapped.noteUnsentKeys(batch.extras(ofRow: row)) }
+        if info.notesIndex >= 0 { for note in batch.notes(ofRow: row) { mapped.sourceNotes[note, default: 0] += 1 } }
         let start = writer.bytes.count
         let rejection = builder.map(batch, row: row, into: &writer, facts: &facts)
         let hash = incremental ? facts.requestID ?? RowHash.of(values: batch.values(ofRow: row), extras: batch.extras(ofRow: row)) : nil
@@ -79,6 +80,8 @@ struct MappedBatch: Sendable {
     /// few of those keys, for a note.
     var unsentKeyRecords = 0
     var unsentKeyNames: [String] = []
+    /// What the source left out, by note, with how many rows had it.
+    var sourceNotes: [String: Int] = [:]
 
     init(rows: [RowBatch.Row]) { self.rows = rows }
 

@@ -29,6 +29,9 @@ struct RowPipeline {
     private(set) var sourceExhausted = false
     /// Keys of JSON records beyond the columns that no `$unmapped` entry sends, for a note.
     private var unsentKeys: (records: Int, names: [String]) = (0, [])
+    private var sourceNotes: [String: Int] = [:]
+    private var otherSourceNotes = 0
+    static let distinctSourceNotes = 20
     private(set) var stopped = false
 
     init(job: JobDefinition, options: RunOptions, source: any OpenedSource, window: RunWindow, builder: BatchBuilder,
@@ -208,6 +211,14 @@ struct RowPipeline {
     }
 
     private mutating func noteUnsentKeys(_ mapped: MappedBatch) {
+        for (note, count) in mapped.sourceNotes {
+            // Bounded: a source with ever-new notes (one per id) cannot grow the run's memory.
+            if sourceNotes[note] != nil || sourceNotes.count < Self.distinctSourceNotes {
+                sourceNotes[note, default: 0] += count
+            } else {
+                otherSourceNotes += count
+            }
+        }
         guard mapped.unsentKeyRecords > 0 else { return }
         unsentKeys.records += mapped.unsentKeyRecords
         for name in mapped.unsentKeyNames where unsentKeys.names.count < 5 && !unsentKeys.names.contains(name) {
@@ -249,6 +260,14 @@ struct RowPipeline {
         } catch {
             logger.error("Cannot keep undelivered rows", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// What the source left out of the rows it read, most frequent first: "3 rows: …".
+    var sourceNotesText: [String] {
+        var lines = sourceNotes.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            .map { "\(Format.plural($0.value, "row")): \($0.key)" }
+        if otherSourceNotes > 0 { lines.append("\(Format.plural(otherSourceNotes, "row")) had other things left out, like those above") }
+        return lines
     }
 
     /// A note naming JSON keys outside the columns that no mapping entry sends.

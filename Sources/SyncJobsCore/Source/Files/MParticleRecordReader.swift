@@ -24,6 +24,8 @@ package final class MParticleRecordReader: FileRecordReader {
     private var pending: [Value] = []
     private var pendingNumber = 0
     private var pendingEnd: Int64?
+    /// What normalizing the record left out, noted on its first batch's row.
+    private var pendingNotes: [String] = []
 
     package init(path: String, startOffset: Int64? = nil, startNumber: Int = 0, endOffset: Int64? = nil,
                  maximumRecordBytes: Int = FileRecordLimits.defaultMaximumRecordBytes) throws {
@@ -57,6 +59,8 @@ package final class MParticleRecordReader: FileRecordReader {
         batch.startRow(number: pendingNumber, endOffset: pending.isEmpty ? pendingEnd : nil)
         batch.append(value)
         batch.finishRow()
+        batch.setNotes(pendingNotes)
+        pendingNotes = []
         return true
     }
 
@@ -101,6 +105,7 @@ package final class MParticleRecordReader: FileRecordReader {
             pending = record.batches.reversed()
             pendingNumber = number
             pendingEnd = end
+            pendingNotes = record.notes
             return .batches
         } catch {
             batch.appendRejected(number: number, reason: "\(error)", row: RawText.make(bytes), endOffset: end)
