@@ -212,7 +212,14 @@ package struct BatchBuilder: Sendable {
     }
 
     private func build(_ batch: RowBatch, _ row: Int, into w: inout JSONWriter, from start: Int, facts: inout BatchFacts) throws {
-        if let column = plan.passthroughColumn { return try passOn(batch.value(batch.cell(row, column)), into: &w, facts: &facts) }
+        if let column = plan.passthroughColumn {
+            let cell = batch.cell(row, column)
+            // The source keeps each batch as its JSON text (see `MParticleRecordReader`).
+            let parsed: Result<Value, JSONParseError>? = cell.kind == .text
+                ? batch.withBytes(of: cell) { bytes in Result { () throws(JSONParseError) in try JSONParser.parse(bytes) } } : nil
+            let value = try parsed?.get() ?? batch.value(cell)
+            return try passOn(value, into: &w, facts: &facts)
+        }
         w.raw(environmentPrefix)
         var hasIdentity = false
         let extras = batch.extras(ofRow: row)
