@@ -36,17 +36,6 @@ import Testing
         return project
     }
 
-    /// Which requests carried keys that arrived twice, for a failure message.
-    static func duplicates(_ server: FMEEventsServer, killedAt: Int) -> String {
-        var first: [String: Int] = [:]
-        var pairs: Set<String> = []
-        for (index, event) in server.events.enumerated() {
-            if let earlier = first[event.key] { pairs.insert("request \(server.events[earlier].request) (event \(earlier)) and \(event.request) (event \(index))") }
-            else { first[event.key] = index }
-        }
-        return "accepted before the kill \(killedAt); twice: " + pairs.sorted().prefix(3).joined(separator: ", ") + " … \(pairs.count) keys"
-    }
-
     /// Batches the run has recorded as accepted by FME.
     static func recordedDeliveries(_ project: Project) -> Int {
         guard let db = try? SQLiteDatabase(path: project.root + "/.jobs/state.db", mode: .readOnly),
@@ -59,44 +48,43 @@ import Testing
     @Test(.timeLimit(.minutes(2)))
     func aKilledRunFollowedByARerunSendsNoEventTwice() async throws {
         let count = 30_000
-        let killed = Mutex(false)
+        // The killed run talks to `first`: slow answers, so it is still going when it is killed,
+        // and from the 14th request on no acceptance at all (a 503 after 3 s). So no chunk is both
+        // accepted and unknown to the run when it dies: that window (FME accepts, the answer is
+        // lost) no client can close; see FMEDeliveryTests.anAnswerLostAfterFMEAcceptedIsSentAgain.
+        // The rerun talks to `second`, so nothing the dead process had sent can land after it.
         try await withFMEEvents({ configuration in
             configuration.sdkKey = "fme-cli-key"
-            // Slow answers, so the run is still going when it is killed; from the 14th request on,
-            // no answer until the process is dead (then a 503 that records nothing). The answers
-            // before it have all arrived, so no chunk is both accepted and unknown to the run:
-            // that window (FME accepts, the answer is lost) cannot be closed by a client; see
-            // FMEDeliveryTests.anAnswerLostAfterFMEAcceptedIsSentAgain.
-            configuration.faults = { request in
-                if killed.withLock({ $0 }) { return nil }
-                return request.number >= 13 ? .status(503, afterMilliseconds: 3000) : .delay(milliseconds: 20)
-            }
-        }) { server in
-            let project = try Self.project(count: count, server: server)
-            let (process, _, _) = try JobsBinary.start(["run", "fme"], in: project.root, environment: Self.secrets)
-            // Past the first stored checkpoint (every 10,000 rows), then kill it with requests in flight.
-            while process.isRunning && server.acceptedRequests < 13 { try await Task.sleep(for: .milliseconds(2)) }
-            // Let the run record the last answers (however loaded the machine), later requests still unanswered.
-            while process.isRunning && Self.recordedDeliveries(project) < server.events.count { try await Task.sleep(for: .milliseconds(5)) }
-            let killedBeforeTheEnd = process.isRunning
-            kill(process.processIdentifier, SIGKILL)
-            await JobsBinary.wait(process)
-            // Only now: a retry the dying run sent must not be accepted unknown to it.
-            killed.withLock { $0 = true }
-            #expect(killedBeforeTheEnd, "the run finished before it could be killed")
-            let acceptedBeforeTheKill = server.events.count
-            #expect(acceptedBeforeTheKill > 0 && acceptedBeforeTheKill < count)
+            configuration.faults = { $0.number >= 13 ? .status(503, afterMilliseconds: 3000) : .delay(milliseconds: 20) }
+        }) { first in
+            try await withFMEEvents({ $0.sdkKey = "fme-cli-key" }) { second in
+                let project = try Self.project(count: count, server: first)
+                let (process, _, _) = try JobsBinary.start(["run", "fme"], in: project.root, environment: Self.secrets)
+                // Past the first stored checkpoint (every 10,000 rows), then kill it with requests in flight.
+                while process.isRunning && first.acceptedRequests < 13 { try await Task.sleep(for: .milliseconds(2)) }
+                // Let the run record the last answers (however loaded the machine).
+                while process.isRunning && Self.recordedDeliveries(project) < first.events.count { try await Task.sleep(for: .milliseconds(5)) }
+                let killedBeforeTheEnd = process.isRunning
+                kill(process.processIdentifier, SIGKILL)
+                await JobsBinary.wait(process)
+                #expect(killedBeforeTheEnd, "the run finished before it could be killed")
+                let acceptedBeforeTheKill = first.events.count
+                #expect(acceptedBeforeTheKill == 13_000)
 
-            let rerun = try await project.jobs(environment: Self.secrets, "run", "fme")
-            #expect(rerun.status == 0, "\(rerun.stderr)")
-            let keys = server.events.map(\.key)
-            #expect(keys.count == count, "every event once: \(keys.count) accepted for \(count) rows; \(Self.duplicates(server, killedAt: acceptedBeforeTheKill)); rerun: \(rerun.stdout)")
-            #expect(Set(keys) == Set((1...count).map { String(format: "C%05d", $0) }))
-            #expect(rerun.stdout.contains("checkpoint id = 30000"), "\(rerun.stdout)")
-            // Rows the rerun read again that FME had accepted before the kill were not sent.
-            let read = Int(rerun.stdout.firstMatch(of: /read ([\d,]+) rows/)?.1.replacingOccurrences(of: ",", with: "") ?? "") ?? -1
-            #expect(read > count - acceptedBeforeTheKill, "\(rerun.stdout)")
-            #expect(rerun.stdout.contains("the destination does not take (batch already delivered to FME by an interrupted run: "), "\(rerun.stdout)")
+                let jobFile = project.root + "/jobs/fme.yaml"
+                try String(contentsOfFile: jobFile, encoding: .utf8).replacingOccurrences(of: first.baseURL, with: second.baseURL)
+                    .write(toFile: jobFile, atomically: true, encoding: .utf8)
+                let rerun = try await project.jobs(environment: Self.secrets, "run", "fme")
+                #expect(rerun.status == 0, "\(rerun.stderr)")
+                let keys = (first.events + second.events).map(\.key)
+                #expect(keys.count == count, "every event once: \(keys.count) accepted for \(count) rows; rerun: \(rerun.stdout)")
+                #expect(Set(keys) == Set((1...count).map { String(format: "C%05d", $0) }))
+                #expect(rerun.stdout.contains("checkpoint id = 30000"), "\(rerun.stdout)")
+                // Rows the rerun read again that FME had accepted before the kill were not sent.
+                let read = Int(rerun.stdout.firstMatch(of: /read ([\d,]+) rows/)?.1.replacingOccurrences(of: ",", with: "") ?? "") ?? -1
+                #expect(read > count - acceptedBeforeTheKill, "\(rerun.stdout)")
+                #expect(rerun.stdout.contains("the destination does not take (batch already delivered to FME by an interrupted run: "), "\(rerun.stdout)")
+            }
         }
     }
 }
