@@ -77,24 +77,9 @@ extension JobFileParser {
                              fix: "write a duration like '24h' or '7d', or 'off' to send events of any age")
             }
         }
-        var maxInFlight = FMESpec.defaultMaxInFlight
-        if let text = map.string("max_in_flight") {
-            if let n = Int(text), (1...64).contains(n) {
-                maxInFlight = n
-            } else {
-                reader.error(map.value("max_in_flight"), "'destination.max_in_flight' is '\(text)'; it must be a whole number from 1 to 64",
-                             fix: "write e.g. 'max_in_flight: 4'")
-            }
-        }
-        func duration(_ key: String, default value: Int64) -> Int64 {
-            guard let text = map.string(key) else { return value }
-            if let ms = IteratorType.timestamp.parseLookback(text), case .int(let n) = ms, n > 0 { return n }
-            reader.error(map.value(key), "'destination.\(key)' is '\(text)', which is not a duration",
-                         fix: "write a duration like '500ms', '30s', '10m' or '1h'")
-            return value
-        }
-        let retryFor = duration("retry_for", default: MParticleSpec.defaultRetryForMillis)
-        let timeout = duration("timeout", default: MParticleSpec.defaultTimeoutMillis)
+        let maxInFlight = parseMaxInFlight(map, default: FMESpec.defaultMaxInFlight, reader: reader)
+        let retryFor = parseDuration(map, "retry_for", default: MParticleSpec.defaultRetryForMillis, reader: reader)
+        let timeout = parseDuration(map, "timeout", default: MParticleSpec.defaultTimeoutMillis, reader: reader)
         guard let apiKey, valid else { return nil }
         return FMESpec(baseURL: baseURL, apiKey: apiKey, environmentName: environmentName, trafficTypes: trafficTypes,
                        maxEventAgeMillis: maxEventAge, maxInFlight: maxInFlight, retryForMillis: retryFor, timeoutMillis: timeout)

@@ -452,28 +452,31 @@ package enum JobFileParser {
         }
         let apiKey = parseSecret(map, "api_key", reader: reader, directory: directory, example: "MPARTICLE_API_KEY")
         let apiSecret = parseSecret(map, "api_secret", reader: reader, directory: directory, example: "MPARTICLE_API_SECRET")
-        var maxInFlight = MParticleSpec.defaultMaxInFlight
-        if let text = map.string("max_in_flight") {
-            if let n = Int(text), (1...64).contains(n) {
-                maxInFlight = n
-            } else {
-                reader.error(map.value("max_in_flight"), "'destination.max_in_flight' is '\(text)'; it must be a whole number from 1 to 64",
-                             fix: "write e.g. 'max_in_flight: 8'")
-            }
-        }
+        let maxInFlight = parseMaxInFlight(map, default: MParticleSpec.defaultMaxInFlight, reader: reader)
         let historical = map.choice("historical", MParticleSpec.Historical.self) ?? .auto
-        func duration(_ key: String, default value: Int64) -> Int64 {
-            guard let text = map.string(key) else { return value }
-            if let ms = IteratorType.timestamp.parseLookback(text), case .int(let n) = ms, n > 0 { return n }
-            reader.error(map.value(key), "'destination.\(key)' is '\(text)', which is not a duration",
-                         fix: "write a duration like '500ms', '30s', '10m' or '1h'")
-            return value
-        }
-        let retryFor = duration("retry_for", default: MParticleSpec.defaultRetryForMillis)
-        let timeout = duration("timeout", default: MParticleSpec.defaultTimeoutMillis)
+        let retryFor = parseDuration(map, "retry_for", default: MParticleSpec.defaultRetryForMillis, reader: reader)
+        let timeout = parseDuration(map, "timeout", default: MParticleSpec.defaultTimeoutMillis, reader: reader)
         guard let baseURL, let apiKey, let apiSecret else { return nil }
         return MParticleSpec(pod: pod, baseURL: baseURL, apiKey: apiKey, apiSecret: apiSecret, maxInFlight: maxInFlight,
                              historical: historical, retryForMillis: retryFor, timeoutMillis: timeout)
+    }
+
+    /// `destination.max_in_flight`: 1 to 64 requests at once.
+    static func parseMaxInFlight(_ map: YAMLReader.Map, default value: Int, reader: YAMLReader) -> Int {
+        guard let text = map.string("max_in_flight") else { return value }
+        if let n = Int(text), (1...64).contains(n) { return n }
+        reader.error(map.value("max_in_flight"), "'destination.max_in_flight' is '\(text)'; it must be a whole number from 1 to 64",
+                     fix: "write e.g. 'max_in_flight: \(value)'")
+        return value
+    }
+
+    /// A destination duration (`retry_for`, `timeout`) in milliseconds.
+    static func parseDuration(_ map: YAMLReader.Map, _ key: String, default value: Int64, reader: YAMLReader) -> Int64 {
+        guard let text = map.string(key) else { return value }
+        if let ms = IteratorType.timestamp.parseLookback(text), case .int(let n) = ms, n > 0 { return n }
+        reader.error(map.value(key), "'destination.\(key)' is '\(text)', which is not a duration",
+                     fix: "write a duration like '500ms', '30s', '10m' or '1h'")
+        return value
     }
 
     /// `${ENV_VAR}` or `{ file: path }`; an inline value is an error, and is never echoed back.
