@@ -109,6 +109,15 @@ import Testing
             "Added_to_Wishlist anonymous anon-55 evt-0101",
             "Plan_Upgraded user u-1003 9c0e6d5a-aaaa-4bbb-8ccc-ddddeeeeffff",
         ])
+        let plan = try await project.jobs("plan", "fme-events")
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.stdout.contains("""
+            as FME events (destination type fme):
+              row 1, event 1: \(server.events[0].json)
+            """), "\(plan.stdout)")
+        #expect(plan.stdout.contains("\n  row 1, event 5: skipped: event type 'crash_report' is not sent to FME\n"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("\n  row 3, event 2: skipped: event type 'push_message' is not sent to FME\n"), "\(plan.stdout)")
+        #expect(server.events.count == 9, "plan sends nothing")
         #expect(server.events[3].json == #"{"eventTypeId":"product_action","trafficTypeName":"user","key":"u-1001","environmentName":"Production","timestamp":1796029203000,"value":null,"foreignId":"evt-0004","properties":{"session_id":7001,"source_message_id":"evt-0004","event_id":"evt-0004","action":"purchase","transaction_id":"T-9001","total_amount":129.9,"tax_amount":20.74,"shipping_amount":4.9,"currency_code":"EUR","product.id":"SKU-1","product.name":"Trail Shoe","product.brand":"Peak","product.category":"shoes","product.price":99.9,"product.quantity":1}}"#)
         try await server.stop()
     }

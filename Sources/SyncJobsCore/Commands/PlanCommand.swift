@@ -122,6 +122,10 @@ public enum PlanCommand {
         } else {
             lines.append("first \(batches.count == 1 ? "batch" : "\(batches.count) batches"):")
             lines.append(contentsOf: batches)
+            if case .fme(let spec) = job.destination.kind {
+                lines.append("")
+                lines.append(contentsOf: fmePreview(preview.batches, spec: spec, now: now))
+            }
         }
         if !rejected.isEmpty {
             lines.append("")
@@ -148,6 +152,29 @@ public enum PlanCommand {
         for row in table {
             lines.append("  " + row[0].padding(toLength: widths[0], withPad: " ", startingAt: 0) + "  "
                          + row[1].padding(toLength: widths[1], withPad: " ", startingAt: 0) + "  " + row[2])
+        }
+        return lines
+    }
+
+    /// What the previewed batches become at an fme destination: the FME events it would send, and
+    /// what it would skip or refuse, by the same mapper as a run.
+    static func fmePreview(_ batches: [(rowNumber: Int, batch: [UInt8])], spec: FMESpec, now: Int64) -> [String] {
+        let mapper = FMEEventMapper(trafficTypes: spec.trafficTypes, environmentName: spec.environmentName,
+                                    maxEventAge: spec.maxEventAgeMillis)
+        var lines = ["as FME events (destination type fme):"]
+        for kept in batches {
+            let batch = (try? kept.batch.withUnsafeBytes { try JSONParser.parse($0) }) ?? .null
+            for (index, outcome) in mapper.map(batch, now: now).outcomes.enumerated() {
+                let place = "row \(kept.rowNumber), event \(index + 1)"
+                switch outcome {
+                case .send(let events):
+                    for event in events { lines.append("  \(place): \(event.description)") }
+                case .skipped(let reason):
+                    lines.append("  \(place): skipped: \(reason)")
+                case .rejected(let reason):
+                    lines.append("  \(place): refused: \(reason)")
+                }
+            }
         }
         return lines
     }
