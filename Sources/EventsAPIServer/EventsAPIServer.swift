@@ -164,7 +164,7 @@ public final class EventsAPIServer: Sendable {
             return Self.badRequest("request of \(body.readableBytes) bytes exceeds \(configuration.maxBytes)")
         }
         guard configuration.validate else {
-            let batches = Self.countBatches(body)
+            let batches = LoopbackHTTPServer.occurrences(of: #""source_request_id""#, rareByte: "q", in: body)
             state.withLock { s in
                 s.acceptedRequests += 1
                 s.acceptedBatchCount += batches
@@ -240,25 +240,6 @@ public final class EventsAPIServer: Sendable {
         return nil
     }
 
-    /// Counts batches without parsing, by their `"source_request_id"` keys (the sink's fast path:
-    /// memchr for the rare 'q', then a compare, instead of a byte loop).
-    static func countBatches(_ body: ByteBuffer) -> Int {
-        let needle = Array(#""source_request_id""#.utf8)
-        let qOffset = 10  // where 'q' sits in the needle
-        return body.withUnsafeReadableBytes { haystack in
-            guard let base = haystack.baseAddress else { return 0 }
-            var position = qOffset
-            var count = 0
-            while position < haystack.count {
-                guard let found = memchr(base + position, Int32(UInt8(ascii: "q")), haystack.count - position) else { break }
-                let q = base.distance(to: UnsafeRawPointer(found))
-                let start = q - qOffset
-                if start + needle.count <= haystack.count, memcmp(base + start, needle, needle.count) == 0 { count += 1 }
-                position = q + 1
-            }
-            return count
-        }
-    }
 }
 
 extension EventsAPIServer: LoopbackResponder {

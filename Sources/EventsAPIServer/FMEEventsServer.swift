@@ -193,7 +193,7 @@ public final class FMEEventsServer: Sendable {
             return Self.refusal(400, "Content-Type is '\(contentType)', not application/json")
         }
         guard configuration.validate else {
-            let count = Self.countEvents(request.body)
+            let count = LoopbackHTTPServer.occurrences(of: #""eventTypeId""#, rareByte: "I", in: request.body)
             state.withLock { s in
                 s.acceptedEventCounts.append(count)
                 s.acceptedBytes += size
@@ -233,25 +233,6 @@ public final class FMEEventsServer: Sendable {
         return LoopbackAnswer(status: 202)
     }
 
-    /// Counts events without parsing, by their `"eventTypeId"` names (the sink's path: memchr
-    /// for the 'I', then a compare).
-    static func countEvents(_ body: ByteBuffer) -> Int {
-        let needle = Array(#""eventTypeId""#.utf8)
-        let iOffset = 10  // where 'I' sits in the needle
-        return body.withUnsafeReadableBytes { haystack in
-            guard let base = haystack.baseAddress else { return 0 }
-            var position = iOffset
-            var count = 0
-            while position < haystack.count {
-                guard let found = memchr(base + position, Int32(UInt8(ascii: "I")), haystack.count - position) else { break }
-                let i = base.distance(to: UnsafeRawPointer(found))
-                let start = i - iOffset
-                if start + needle.count <= haystack.count, memcmp(base + start, needle, needle.count) == 0 { count += 1 }
-                position = i + 1
-            }
-            return count
-        }
-    }
 }
 
 extension FMEEventsServer: LoopbackResponder {

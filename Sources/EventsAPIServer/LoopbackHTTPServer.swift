@@ -247,3 +247,26 @@ public final class RequestHold: Sendable, Equatable {
 
     public static func == (lhs: RequestHold, rhs: RequestHold) -> Bool { lhs === rhs }
 }
+
+extension LoopbackHTTPServer {
+    /// How often `key` occurs in `body`, without parsing: the sinks' fast path counts batches or
+    /// events by a key each one has once. It finds `rareByte` (a byte of the key that is rare in
+    /// bodies) with memchr, then compares the whole key around it, instead of a loop per byte.
+    static func occurrences(of key: String, rareByte: Unicode.Scalar, in body: ByteBuffer) -> Int {
+        let needle = Array(key.utf8)
+        guard let anchor = needle.firstIndex(of: UInt8(ascii: rareByte)) else { return 0 }
+        return body.withUnsafeReadableBytes { haystack in
+            guard let base = haystack.baseAddress else { return 0 }
+            var position = anchor
+            var count = 0
+            while position < haystack.count {
+                guard let found = memchr(base + position, Int32(UInt8(ascii: rareByte)), haystack.count - position) else { break }
+                let at = base.distance(to: UnsafeRawPointer(found))
+                let start = at - anchor
+                if start + needle.count <= haystack.count, memcmp(base + start, needle, needle.count) == 0 { count += 1 }
+                position = at + 1
+            }
+            return count
+        }
+    }
+}
