@@ -113,6 +113,10 @@ package enum JobFileParser {
         if let map = top.map("destination") {
             locations["destination"] = reader.location(map.node)
             destination = parseDestination(map, reader: reader, directory: directory, jobName: name)
+            if case .fme = destination.kind, kind == .user {
+                reader.error(top.value("type"), "an fme destination sends events, and the batches of a user job (type: user) have none",
+                             fix: "set 'type: event', or send user jobs to mParticle")
+            }
             if case .fme = destination.kind, sync.lookback != nil {
                 reader.warning(map.node, "rows that 'sync.lookback' reads again are sent to FME again, and FME's events API counts each one twice",
                                fix: "remove 'lookback:' for an fme destination, or accept the repeated events")

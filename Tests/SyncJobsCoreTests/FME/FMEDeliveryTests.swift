@@ -96,6 +96,7 @@ import Testing
         try t.write("data/batches.ndjson", """
             {"environment":"production","user_identities":{"customer_id":"C1"},"events":[{"event_type":"crash_report","data":{"timestamp_unixtime_ms":1767225600000}},{"event_type":"custom_event","data":{"event_name":"Opened","custom_event_type":"other","timestamp_unixtime_ms":1767225600000,"source_message_id":"m1"}},{"event_type":"commerce_event","data":{"timestamp_unixtime_ms":1767225600000,"promotion_action":{"action":"view","promotions":[{"id":"p"}]}}}],"source_request_id":"r1"}
             {"environment":"production","user_identities":{"customer_id":"C2"},"events":[{"event_type":"breadcrumb","data":{"timestamp_unixtime_ms":1767225600000}}],"source_request_id":"r2"}
+            {"environment":"production","user_identities":{"customer_id":"C3"},"user_attributes":{"plan":"pro"},"source_request_id":"r3"}
 
             """)
         try await withFMEEvents({ $0.sdkKey = Self.sdkKey }) { server in
@@ -106,9 +107,10 @@ import Testing
                 "event type 'crash_report' is not sent to FME": 1,
                 "event type 'breadcrumb' is not sent to FME": 1,
                 "a commerce event without a product action (promotion or impression) is not sent to FME": 1,
+                "a batch without events sends nothing to FME": 1,
             ])
             #expect(RunCommand.summary(result).contains(
-                ", skipped 3 events the destination does not take (a commerce event without a product action (promotion or impression) is not sent to FME: 1; event type 'breadcrumb' is not sent to FME: 1; event type 'crash_report' is not sent to FME: 1)"),
+                ", skipped 4 events the destination does not take (a batch without events sends nothing to FME: 1; a commerce event without a product action (promotion or impression) is not sent to FME: 1; event type 'breadcrumb' is not sent to FME: 1; event type 'crash_report' is not sent to FME: 1)"),
                 "\(RunCommand.summary(result))")
         }
     }

@@ -78,6 +78,15 @@ import Testing
             "jobs/fme.yaml:5:1: 'fme' applies to 'mapping: fme_impressions' only; set 'mapping: fme_impressions' to read FME impressions, or remove 'fme:'",
         ])
         #expect(diagnostics("""
+            type: user
+            source: { file: ../u.csv }
+            mapping:
+              - { column: id, to: user_identities.customer_id }
+            destination: { type: fme, api_key: "${K}", traffic_types: { user: customer_id } }
+            """) == [
+            "jobs/fme.yaml:1:7: an fme destination sends events, and the batches of a user job (type: user) have none; set 'type: event', or send user jobs to mParticle",
+        ])
+        #expect(diagnostics("""
             type: event
             source: { file: ../i.ndjson }
             mapping: fme_impresions

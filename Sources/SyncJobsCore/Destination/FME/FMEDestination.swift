@@ -81,6 +81,7 @@ package final class FMEDestination: Destination, Sendable {
         var parsed: [Value] = []
         for index in 0..<request.batchCount {
             let bytes = request.batch(index)
+            // The engine writes every batch, so this parses; a batch that did not would be refused below.
             let batch = (try? bytes.withUnsafeBytes { try JSONParser.parse($0) }) ?? .null
             parsed.append(batch)
             ids.append(batch["source_request_id"]?.scalarText ?? RowHash.murmur3(Array(bytes)).description)
@@ -92,7 +93,15 @@ package final class FMEDestination: Destination, Sendable {
                 result.eventsSkipped["batch already delivered to FME by an interrupted run", default: 0] += 1
                 continue
             }
+            guard case .object = parsed[index] else {
+                result.rejected.append(RejectedBatch(index: index, reason: "FME would not take it: the batch is not a JSON object"))
+                continue
+            }
             let outcome = mapper.map(parsed[index], now: now)
+            if outcome.outcomes.isEmpty {
+                result.eventsSkipped["a batch without events sends nothing to FME", default: 0] += 1
+                continue
+            }
             for (reason, count) in outcome.skipCounts { result.eventsSkipped[reason.description, default: 0] += count }
             let rejections = outcome.rejections
             if !rejections.isEmpty {
@@ -128,8 +137,25 @@ package final class FMEDestination: Destination, Sendable {
     struct Pending: Sendable {
         var index: Int
         var id: String
-        var events: [[UInt8]]
-        var bytes: Int { events.reduce(0) { $0 + $1.count + 1 } }
+        private(set) var events: [[UInt8]] = []
+        /// The events' JSON with a comma each, kept as they are added (chunking reads it per event).
+        private(set) var bytes = 0
+
+        init(index: Int, id: String, events: [[UInt8]] = []) {
+            self.index = index
+            self.id = id
+            for event in events { append(event) }
+        }
+
+        mutating func append(_ event: [UInt8]) {
+            events.append(event)
+            bytes += event.count + 1
+        }
+
+        mutating func removeAllEvents() {
+            events.removeAll()
+            bytes = 0
+        }
     }
 
     /// Cuts batches into chunks within FME's limits, never splitting a batch unless it alone is
@@ -145,9 +171,9 @@ package final class FMEDestination: Destination, Sendable {
                 for event in batch.events {
                     if !part.events.isEmpty && (part.events.count == maxEventsPerChunk || part.bytes + event.count + 3 > maxChunkBytes) {
                         chunks.append([part])
-                        part.events = []
+                        part.removeAllEvents()
                     }
-                    part.events.append(event)
+                    part.append(event)
                 }
                 chunks.append([part])
                 continue
