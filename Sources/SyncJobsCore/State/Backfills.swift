@@ -9,11 +9,8 @@ import Foundation
 extension StateStore {
     package func completedBackfillWindows(job: String) throws -> Set<BackfillWindowKey> {
         try withDatabase {
-            let statement = try database.prepare("SELECT lower_value, upper_value FROM backfill_windows WHERE job = ?1")
-            try statement.bind([.string(job)])
             var keys: Set<BackfillWindowKey> = []
-            while try statement.step() {
-                let r = try statement.row()
+            for r in try rows("SELECT lower_value, upper_value FROM backfill_windows WHERE job = ?1", [.string(job)]) {
                 keys.insert(BackfillWindowKey(lower: Self.text(r[0]) ?? "", upper: Self.text(r[1]) ?? ""))
             }
             return keys
@@ -35,16 +32,16 @@ extension StateStore {
     /// or a new one when there is none or `fresh` is set (`--again`).
     func beginBackfill(job: String, lower: String, upper: String, fresh: Bool, now: Int64) throws -> (id: Int64, resumed: Bool) {
         try withDatabase {
-            try database.transaction(.immediate) {
+            try transaction {
                 if !fresh, let id = try scalarInt("""
                     SELECT id FROM backfills WHERE job = ?1 AND lower_value = ?2 AND upper_value = ?3 AND completed_at IS NULL
                     ORDER BY id DESC LIMIT 1
                     """, [.string(job), .string(lower), .string(upper)]) {
                     return (id, true)
                 }
-                try run("INSERT INTO backfills (job, lower_value, upper_value, started_at) VALUES (?1, ?2, ?3, ?4)",
-                        [.string(job), .string(lower), .string(upper), .int(now)])
-                return (database.lastInsertRowID, false)
+                let inserted = try rows("INSERT INTO backfills (job, lower_value, upper_value, started_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                                        [.string(job), .string(lower), .string(upper), .int(now)])
+                return (Self.int(inserted.first?.first ?? .null), false)
             }
         }
     }

@@ -4,21 +4,18 @@ import Foundation
 extension StateStore {
     package func checkpoint(job: String) throws -> Checkpoint? {
         try withDatabase {
-            let statement = try database.prepare("""
+            guard let row = try rows("""
                 SELECT iterator, iterator_type, lower_value, boundary_count, boundary_hashes, resume, resume_max,
                        resume_boundary_count, resume_boundary_hashes FROM checkpoints WHERE job = ?1
-                """)
-            try statement.bind([.string(job)])
-            guard try statement.step() else { return nil }
-            let row = try statement.row()
+                """, [.string(job)]).first else { return nil }
             guard case .string(let iterator) = row[0], case .string(let typeName) = row[1],
                   let type = IteratorType(rawValue: typeName) else { return nil }
             var checkpoint = Checkpoint(iterator: iterator, iteratorType: type)
-            checkpoint.lower = IteratorValue(storage: row[2])
+            checkpoint.lower = storedIteratorValue(row[2])
             checkpoint.boundary = Boundary.decode(count: Int(Self.int(row[3])), text: Self.text(row[4]))
             if let resumeText = Self.text(row[5]), let data = resumeText.data(using: .utf8) {
                 checkpoint.resume = try? JSONDecoder().decode(FileResume.self, from: data)
-                checkpoint.resumeMax = IteratorValue(storage: row[6])
+                checkpoint.resumeMax = storedIteratorValue(row[6])
                 checkpoint.resumeBoundary = Boundary.decode(count: Int(Self.int(row[7])), text: Self.text(row[8]))
             }
             return checkpoint
@@ -43,9 +40,9 @@ extension StateStore {
                     updated_at = excluded.updated_at
                 """, [
                     .string(job), .string(checkpoint.iterator), .string(checkpoint.iteratorType.rawValue),
-                    checkpoint.lower?.sqlValue ?? .null, .int(Int64(checkpoint.boundary.count)),
+                    storage(of: checkpoint.lower), .int(Int64(checkpoint.boundary.count)),
                     checkpoint.boundary.encoded.map(Value.string) ?? .null, resumeText,
-                    checkpoint.resumeMax?.sqlValue ?? .null, .int(Int64(checkpoint.resumeBoundary.count)),
+                    storage(of: checkpoint.resumeMax), .int(Int64(checkpoint.resumeBoundary.count)),
                     checkpoint.resumeBoundary.encoded.map(Value.string) ?? .null,
                     runID.map(Value.int) ?? .null, .int(Self.now()),
                 ])
@@ -56,8 +53,31 @@ extension StateStore {
     @discardableResult
     package func resetCheckpoint(job: String) throws -> Bool {
         try withDatabase {
-            try run("DELETE FROM checkpoints WHERE job = ?1", [.string(job)])
-            return database.changes > 0
+            !(try rows("DELETE FROM checkpoints WHERE job = ?1 RETURNING job", [.string(job)]).isEmpty)
+        }
+    }
+
+    /// An iterator value as its column keeps it. SQLite's column is untyped and keeps the value's
+    /// own kind; PostgreSQL's is text, so the kind goes first: `i:`, `d:` or `s:`.
+    func storage(of value: IteratorValue?) -> Value {
+        guard let value else { return .null }
+        guard dialect == .postgres else { return value.sqlValue }
+        switch value {
+        case .int(let i): return .string("i:\(i)")
+        case .double(let d): return .string("d:\(d)")
+        case .string(let text): return .string("s:" + text)
+        }
+    }
+
+    func storedIteratorValue(_ stored: Value) -> IteratorValue? {
+        guard dialect == .postgres else { return IteratorValue(storage: stored) }
+        guard case .string(let text) = stored, text.utf8.count >= 2 else { return nil }
+        let body = String(text.dropFirst(2))
+        switch text.prefix(2) {
+        case "i:": return Int64(body).map(IteratorValue.int)
+        case "d:": return Double(body).map(IteratorValue.double)
+        case "s:": return .string(body)
+        default: return nil
         }
     }
 }

@@ -7,16 +7,14 @@ extension StateStore {
     /// Forgets what a successful run has covered, and returns the batches delivered since.
     package func uncoveredDeliveries(job: String, destination: String) throws -> Set<String> {
         try withDatabase {
-            try database.transaction(.immediate) {
+            try transaction {
                 if let covered = try scalarInt("SELECT max(ended_at) FROM runs WHERE job = ?1 AND status = 'succeeded'", [.string(job)]) {
                     try run("DELETE FROM delivered_batches WHERE job = ?1 AND destination = ?2 AND delivered_at <= ?3",
                             [.string(job), .string(destination), .int(covered)])
                 }
-                let statement = try database.prepare("SELECT batch_id FROM delivered_batches WHERE job = ?1 AND destination = ?2")
-                try statement.bind([.string(job), .string(destination)])
                 var ids: Set<String> = []
-                while try statement.step() {
-                    if case .string(let id) = try statement.value(at: 0) { ids.insert(id) }
+                for row in try rows("SELECT batch_id FROM delivered_batches WHERE job = ?1 AND destination = ?2", [.string(job), .string(destination)]) {
+                    if let id = Self.text(row[0]) { ids.insert(id) }
                 }
                 return ids
             }
@@ -27,13 +25,10 @@ extension StateStore {
     package func recordDeliveredBatches(job: String, destination: String, ids: [String], at time: Int64) throws {
         guard !ids.isEmpty else { return }
         try withDatabase {
-            try database.transaction(.immediate) {
-                let statement = try database.prepare(
-                    "INSERT INTO delivered_batches (job, destination, batch_id, delivered_at) VALUES (?1, ?2, ?3, ?4)")
+            try transaction {
                 for id in ids {
-                    try statement.bind([.string(job), .string(destination), .string(id), .int(time)])
-                    while try statement.step() {}
-                    try statement.reset()
+                    try run("INSERT INTO delivered_batches (job, destination, batch_id, delivered_at) VALUES (?1, ?2, ?3, ?4)",
+                            [.string(job), .string(destination), .string(id), .int(time)])
                 }
             }
         }

@@ -14,22 +14,19 @@ extension StateStore {
     package func recordRejected(job: String, runID: Int64, _ rows: [RejectedRow]) throws {
         guard !rows.isEmpty else { return }
         try withDatabase {
-            try database.transaction(.immediate) {
-                let statement = try database.prepare("""
-                    INSERT INTO rejected_rows (job, run_id, last_run_id, row_number, reason, row, row_key, request_id, created_at)
-                    VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                    ON CONFLICT(job, row_key) DO UPDATE SET last_run_id = excluded.last_run_id,
-                        row_number = excluded.row_number, reason = excluded.reason, row = excluded.row,
-                        times_seen = times_seen + 1, resolved_at = NULL
-                    """)
+            try transaction {
                 let now = Self.now()
                 for row in rows {
                     let requestID = row.retryable.flatMap { SourceRequestID.in(batch: $0.batch) }
                     let key = requestID.map { "request:" + $0 } ?? "row:" + RowHash.murmur3(Array(row.row.utf8)).description
-                    try statement.reset()
-                    try statement.bind([.string(job), .int(runID), .int(Int64(row.rowNumber)), .string(row.reason),
-                                        .string(row.row), .string(key), requestID.map(Value.string) ?? .null, .int(now)])
-                    while try statement.step() {}
+                    try run("""
+                        INSERT INTO rejected_rows (job, run_id, last_run_id, row_number, reason, row, row_key, request_id, created_at)
+                        VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                        ON CONFLICT(job, row_key) DO UPDATE SET last_run_id = excluded.last_run_id,
+                            row_number = excluded.row_number, reason = excluded.reason, row = excluded.row,
+                            times_seen = rejected_rows.times_seen + 1, resolved_at = NULL
+                        """, [.string(job), .int(runID), .int(Int64(row.rowNumber)), .string(row.reason),
+                              .string(row.row), .string(key), requestID.map(Value.string) ?? .null, .int(now)])
                 }
                 let failed = rows.compactMap { row in
                     row.retryable.map { FailedRow(runID: runID, rowNumber: row.rowNumber, kind: .refused, reason: row.reason,
@@ -47,13 +44,10 @@ extension StateStore {
             var summary = RejectedRows()
             summary.total = Int(try scalarInt("SELECT count(*) FROM rejected_rows WHERE job = ?1 AND resolved_at IS NULL", [.string(job)]) ?? 0)
             summary.deliveredByRetry = Int(try scalarInt("SELECT count(*) FROM rejected_rows WHERE job = ?1 AND resolved_at IS NOT NULL", [.string(job)]) ?? 0)
-            let statement = try database.prepare("""
+            for r in try rows("""
                 SELECT coalesce(last_run_id, run_id), row_number, reason, row, times_seen, run_id FROM rejected_rows
                 WHERE job = ?1 AND resolved_at IS NULL ORDER BY coalesce(last_run_id, run_id) DESC, id DESC LIMIT ?2
-                """)
-            try statement.bind([.string(job), .int(Int64(limit))])
-            while try statement.step() {
-                let r = try statement.row()
+                """, [.string(job), .int(Int64(limit))]) {
                 var row = RejectedRow(runID: Self.int(r[0]), rowNumber: Int(Self.int(r[1])), reason: Self.text(r[2]) ?? "",
                                       row: Self.text(r[3]) ?? "")
                 row.timesSeen = Int(Self.int(r[4]))
@@ -71,19 +65,16 @@ extension StateStore {
     /// updated, not added again, and waits for `jobs retry` once more.
     private func insertFailed(job: String, _ rows: [FailedRow], now: Int64) throws {
         guard !rows.isEmpty else { return }
-        let statement = try database.prepare("""
-            INSERT INTO failed_rows (job, run_id, row_number, kind, reason, batch, event_time, request_id, created_at, updated_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
-            ON CONFLICT(job, request_id) DO UPDATE SET run_id = excluded.run_id, row_number = excluded.row_number,
-                kind = excluded.kind, reason = excluded.reason, batch = excluded.batch, event_time = excluded.event_time,
-                status = 'pending', attempts = attempts + 1, updated_at = excluded.updated_at
-            """)
         for row in rows {
-            try statement.reset()
-            try statement.bind([.string(job), .int(row.runID), .int(Int64(row.rowNumber)), .string(row.kind.rawValue),
-                                .string(row.reason), .string(row.batch), row.eventTime.map(Value.int) ?? .null,
-                                SourceRequestID.in(batch: row.batch).map(Value.string) ?? .null, .int(now)])
-            while try statement.step() {}
+            try run("""
+                INSERT INTO failed_rows (job, run_id, row_number, kind, reason, batch, event_time, request_id, created_at, updated_at)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+                ON CONFLICT(job, request_id) DO UPDATE SET run_id = excluded.run_id, row_number = excluded.row_number,
+                    kind = excluded.kind, reason = excluded.reason, batch = excluded.batch, event_time = excluded.event_time,
+                    status = 'pending', attempts = failed_rows.attempts + 1, updated_at = excluded.updated_at
+                """, [.string(job), .int(row.runID), .int(Int64(row.rowNumber)), .string(row.kind.rawValue),
+                      .string(row.reason), .string(row.batch), row.eventTime.map(Value.int) ?? .null,
+                      SourceRequestID.in(batch: row.batch).map(Value.string) ?? .null, .int(now)])
         }
     }
 
@@ -91,21 +82,18 @@ extension StateStore {
     package func recordFailed(job: String, _ rows: [FailedRow]) throws {
         guard !rows.isEmpty else { return }
         try withDatabase {
-            try database.transaction(.immediate) { try insertFailed(job: job, rows, now: Self.now()) }
+            try transaction { try insertFailed(job: job, rows, now: Self.now()) }
         }
     }
 
     /// Pending failed rows, oldest first, after `afterID`.
     package func pendingFailed(job: String, afterID: Int64 = 0, limit: Int) throws -> [FailedRow] {
         try withDatabase {
-            let statement = try database.prepare("""
+            var rows: [FailedRow] = []
+            for r in try self.rows("""
                 SELECT id, run_id, row_number, kind, reason, batch, event_time, attempts FROM failed_rows
                 WHERE job = ?1 AND status = 'pending' AND id > ?2 ORDER BY id LIMIT ?3
-                """)
-            try statement.bind([.string(job), .int(afterID), .int(Int64(limit))])
-            var rows: [FailedRow] = []
-            while try statement.step() {
-                let r = try statement.row()
+                """, [.string(job), .int(afterID), .int(Int64(limit))]) {
                 var row = FailedRow(runID: Self.int(r[1]), rowNumber: Int(Self.int(r[2])),
                                     kind: FailedRow.Kind(rawValue: Self.text(r[3]) ?? "") ?? .undelivered,
                                     reason: Self.text(r[4]) ?? "", batch: Self.text(r[5]) ?? "",
@@ -131,20 +119,19 @@ extension StateStore {
     /// same batch is settled); refused ones stay pending with the new reason.
     package func settleRetried(delivered: [Int64], refused: [(id: Int64, reason: String)]) throws {
         try withDatabase {
-            try database.transaction(.immediate) {
+            try transaction {
                 let now = Self.now()
-                let done = try database.prepare("UPDATE failed_rows SET status = 'delivered', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1")
-                let resolve = try database.prepare("""
-                    UPDATE rejected_rows SET resolved_at = ?2 WHERE resolved_at IS NULL AND (job, request_id) IN
-                        (SELECT job, request_id FROM failed_rows WHERE id = ?1 AND request_id IS NOT NULL)
-                    """)
                 for id in delivered {
-                    try done.reset(); try done.bind([.int(id), .int(now)]); while try done.step() {}
-                    try resolve.reset(); try resolve.bind([.int(id), .int(now)]); while try resolve.step() {}
+                    try run("UPDATE failed_rows SET status = 'delivered', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
+                            [.int(id), .int(now)])
+                    try run("""
+                        UPDATE rejected_rows SET resolved_at = ?2 WHERE resolved_at IS NULL AND (job, request_id) IN
+                            (SELECT job, request_id FROM failed_rows WHERE id = ?1 AND request_id IS NOT NULL)
+                        """, [.int(id), .int(now)])
                 }
-                let again = try database.prepare("UPDATE failed_rows SET kind = 'refused', reason = ?2, attempts = attempts + 1, updated_at = ?3 WHERE id = ?1")
                 for (id, reason) in refused {
-                    try again.reset(); try again.bind([.int(id), .string(reason), .int(now)]); while try again.step() {}
+                    try run("UPDATE failed_rows SET kind = 'refused', reason = ?2, attempts = attempts + 1, updated_at = ?3 WHERE id = ?1",
+                            [.int(id), .string(reason), .int(now)])
                 }
             }
         }
@@ -159,14 +146,12 @@ extension StateStore {
     /// Nil when there are more than `retriedIDsMax`.
     func deliveredByRetry(job: String) throws -> Set<RowHash>? {
         try withDatabase {
-            let statement = try database.prepare("""
+            var ids = Set<RowHash>()
+            for row in try rows("""
                 SELECT request_id FROM failed_rows WHERE job = ?1 AND kind = 'undelivered' AND status = 'delivered'
                     AND request_id IS NOT NULL LIMIT ?2
-                """)
-            try statement.bind([.string(job), .int(Int64(Self.retriedIDsMax + 1))])
-            var ids = Set<RowHash>()
-            while try statement.step() {
-                if let text = statement.text(at: 0), let hash = RowHash(hex: text) { ids.insert(hash) }
+                """, [.string(job), .int(Int64(Self.retriedIDsMax + 1))]) {
+                if let text = Self.text(row[0]), let hash = RowHash(hex: text) { ids.insert(hash) }
             }
             return ids.count > Self.retriedIDsMax ? nil : ids
         }
@@ -177,7 +162,7 @@ extension StateStore {
     /// read and skipped, so neither needs anything more.
     package func settleUndelivered(job: String, beforeRun runID: Int64) throws {
         try withDatabase {
-            try database.transaction(.immediate) {
+            try transaction {
                 let now = Value.int(Self.now())
                 try run("UPDATE failed_rows SET status = 'superseded', updated_at = ?3 WHERE job = ?1 AND run_id < ?2 AND kind = 'undelivered' AND status = 'pending'",
                         [.string(job), .int(runID), now])

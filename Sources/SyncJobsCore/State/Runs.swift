@@ -8,10 +8,12 @@ import Glibc
 extension StateStore {
     package func beginRun(job: String, trigger: String, startedAt: Int64, fireTime: Int64? = nil, fireCount: Int = 0) throws -> Int64 {
         try withDatabase {
-            try run("INSERT INTO runs (job, trigger, started_at, status, pid, fire_time, fire_count) VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6)",
-                    [.string(job), .string(trigger), .int(startedAt), .int(Int64(getpid())), fireTime.map(Value.int) ?? .null,
-                     .int(Int64(fireCount))])
-            return database.lastInsertRowID
+            let inserted = try rows("""
+                INSERT INTO runs (job, trigger, started_at, status, pid, host, fire_time, fire_count)
+                VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7) RETURNING id
+                """, [.string(job), .string(trigger), .int(startedAt), .int(Int64(getpid())), .string(ProcessIdentity.host),
+                      fireTime.map(Value.int) ?? .null, .int(Int64(fireCount))])
+            return Self.int(inserted.first?.first ?? .null)
         }
     }
 
@@ -38,16 +40,13 @@ extension StateStore {
 
     package func runs(job: String, limit: Int) throws -> [RunRecord] {
         try withDatabase {
-            let statement = try database.prepare("""
+            var records: [RunRecord] = []
+            for r in try rows("""
                 SELECT id, job, trigger, started_at, ended_at, status, rows_read, rows_sent, rows_rejected, requests,
                        window_lower, window_upper, checkpoint, error, rows_skipped, fire_time, fire_count, retries,
-                       throttled_waits, throttled_ms, rows_undelivered, http_requests, events_skipped FROM runs WHERE job = ?1
-                ORDER BY id DESC LIMIT ?2
-                """)
-            try statement.bind([.string(job), .int(Int64(limit))])
-            var records: [RunRecord] = []
-            while try statement.step() {
-                let r = try statement.row()
+                       throttled_waits, throttled_ms, rows_undelivered, http_requests, events_skipped, pid, host FROM runs
+                WHERE job = ?1 ORDER BY id DESC LIMIT ?2
+                """, [.string(job), .int(Int64(limit))]) {
                 var counts = RunCounts(rowsRead: Int(Self.int(r[6])), rowsSent: Int(Self.int(r[7])),
                                        rowsRejected: Int(Self.int(r[8])), requests: Int(Self.int(r[9])),
                                        rowsSkipped: Int(Self.int(r[14])), retries: Int(Self.int(r[17])),
@@ -60,7 +59,8 @@ extension StateStore {
                     status: RunStatus(rawValue: Self.text(r[5]) ?? "") ?? .failed,
                     counts: counts,
                     windowLower: Self.text(r[10]), windowUpper: Self.text(r[11]), checkpoint: Self.text(r[12]),
-                    error: Self.text(r[13]), fireTime: r[15].isNull ? nil : Self.int(r[15]), fireCount: Int(Self.int(r[16]))))
+                    error: Self.text(r[13]), fireTime: r[15].isNull ? nil : Self.int(r[15]), fireCount: Int(Self.int(r[16])),
+                    pid: r[23].isNull ? nil : Int32(Self.int(r[23])), host: Self.text(r[24])))
             }
             return records
         }
@@ -138,4 +138,8 @@ package struct RunRecord: Sendable {
     /// The latest schedule fire time the run covered, and how many fire times it covered.
     package var fireTime: Int64?
     package var fireCount: Int = 0
+    /// The process that ran it, and its host: which daemon (or `jobs` command) ran what. Runs
+    /// recorded before the host was kept have none.
+    package var pid: Int32? = nil
+    package var host: String? = nil
 }

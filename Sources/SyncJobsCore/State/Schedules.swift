@@ -6,10 +6,8 @@ extension StateStore {
     /// Whether the job is paused, and the latest fire time a run has covered.
     package func scheduleState(job: String) throws -> ScheduleState {
         try withDatabase {
-            let statement = try database.prepare("SELECT paused, last_fire_time FROM schedules WHERE job = ?1")
-            try statement.bind([.string(job)])
-            guard try statement.step() else { return ScheduleState() }
-            let r = try statement.row()
+            guard let r = try rows("SELECT paused, last_fire_time FROM schedules WHERE job = ?1", [.string(job)]).first
+            else { return ScheduleState() }
             return ScheduleState(paused: Self.int(r[0]) != 0, lastFireTime: r[1].isNull ? nil : Self.int(r[1]))
         }
     }
@@ -20,7 +18,9 @@ extension StateStore {
             try run("""
                 INSERT INTO schedules (job, paused, last_fire_time, updated_at) VALUES (?1, ?2, CASE WHEN ?2 = 0 THEN ?3 END, ?3)
                 ON CONFLICT(job) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at,
-                    last_fire_time = CASE WHEN excluded.paused = 0 THEN max(coalesce(last_fire_time, 0), excluded.updated_at) ELSE last_fire_time END
+                    last_fire_time = CASE WHEN excluded.paused <> 0 THEN schedules.last_fire_time
+                        WHEN coalesce(schedules.last_fire_time, 0) > excluded.updated_at THEN schedules.last_fire_time
+                        ELSE excluded.updated_at END
                 """, [.string(job), .int(paused ? 1 : 0), .int(now)])
         }
     }
@@ -30,7 +30,8 @@ extension StateStore {
         try withDatabase {
             try run("""
                 INSERT INTO schedules (job, paused, last_fire_time, updated_at) VALUES (?1, 0, ?2, ?3)
-                ON CONFLICT(job) DO UPDATE SET last_fire_time = max(coalesce(last_fire_time, excluded.last_fire_time), excluded.last_fire_time),
+                ON CONFLICT(job) DO UPDATE SET last_fire_time = CASE WHEN coalesce(schedules.last_fire_time, excluded.last_fire_time) > excluded.last_fire_time
+                    THEN schedules.last_fire_time ELSE excluded.last_fire_time END,
                     updated_at = excluded.updated_at
                 """, [.string(job), .int(fireTime), .int(now)])
         }

@@ -1,59 +1,70 @@
 import Foundation
 
-/// One connection to the SQLite database holding checkpoints, run history, rejected and failed
-/// rows, schedules, backfills and job locks. Each concern is an extension in its own file.
+/// One connection to the database holding checkpoints, run history, rejected and failed rows,
+/// schedules, backfills and job locks: a SQLite file (the default), or PostgreSQL when the path
+/// is a `postgres://` URL, so that several daemons share one state. Each concern is an extension
+/// in its own file, written once for both (see `StateConnection`).
 ///
 /// Not Sendable: a connection belongs to the task that opened it (the compiler checks that none
 /// crosses tasks). Whoever works concurrently opens its own — the daemon one for its loop and one
-/// per run it starts — which is cheap: opening a database whose schema is current reads two
-/// pragmas and takes no write lock. WAL mode with a busy timeout lets those connections, and
-/// several `jobs` processes, share the file; every write is a short transaction, and locks are
-/// taken with `BEGIN IMMEDIATE`.
+/// per run it starts — which is cheap: opening a database whose schema is current reads its
+/// version and takes no write lock. Every write is a short transaction.
 package final class StateStore {
-    let database: SQLiteDatabase
+    let database: any StateConnection
     package let path: String
 
     package init(path: String) throws {
         self.path = path
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
         do {
-            database = try SQLiteDatabase(path: path, mode: .readWriteCreate)
-            // Only what needs a write lock takes one: read-only commands (status, history, plan)
-            // must open the database while another process holds a write transaction.
-            if try scalarText("PRAGMA journal_mode") != "wal" { try database.execute("PRAGMA journal_mode=WAL") }
-            try database.execute("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
-            if try currentVersion() != Self.migrations.count { try migrate() }
+            if let endpoint = try PostgresStateEndpoint(stateURL: path) {
+                database = try PostgresStateConnection(endpoint: endpoint)
+            } else {
+                database = try SQLiteStateConnection(path: path)
+            }
+            if try database.schemaVersion() != Self.migrations(for: database.dialect).count { try migrate() }
         } catch let error as StateError {
             throw error
         } catch {
-            throw StateError("cannot open the state database '\(Paths.display(path))': \(error)")
+            throw StateError("cannot open the state database '\(Self.display(path))': \(error)")
         }
     }
 
+    /// Whether `path` names a PostgreSQL state rather than a SQLite file.
+    package static func isPostgres(_ path: String) -> Bool {
+        path.hasPrefix("postgres://") || path.hasPrefix("postgresql://")
+    }
+
+    /// The state's location for messages: a file path, or a URL without its password.
+    package static func display(_ path: String) -> String {
+        isPostgres(path) ? PostgresStateEndpoint.redacted(path) : Paths.display(path)
+    }
+
+    var dialect: StateDialect { database.dialect }
+
+    func rows(_ sql: String, _ parameters: [Value] = []) throws -> [[Value]] {
+        try database.rows(sql, parameters)
+    }
+
     func scalarText(_ sql: String, _ parameters: [Value] = []) throws -> String? {
-        let statement = try database.prepare(sql)
-        try statement.bind(parameters)
-        guard try statement.step(), case .string(let value) = try statement.value(at: 0) else { return nil }
+        guard case .string(let value)? = try database.rows(sql, parameters).first?.first else { return nil }
         return value
     }
 
     func scalarInt(_ sql: String, _ parameters: [Value] = []) throws -> Int64? {
-        let statement = try database.prepare(sql)
-        try statement.bind(parameters)
-        guard try statement.step(), case .int(let value) = try statement.value(at: 0) else { return nil }
+        guard case .int(let value)? = try database.rows(sql, parameters).first?.first else { return nil }
         return value
     }
 
     func run(_ sql: String, _ parameters: [Value]) throws {
-        let statement = try database.prepare(sql)
-        try statement.bind(parameters)
-        while try statement.step() {}
+        try database.run(sql, parameters)
     }
 
-    /// Runs one operation on the connection; a SQLite error comes out naming the state database.
+    /// Runs `body` in a write transaction (see `StateConnection.writeTransaction`).
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try database.writeTransaction(body)
+    }
+
+    /// Runs one operation on the connection; a database error comes out naming the state database.
     func withDatabase<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
@@ -62,9 +73,11 @@ package final class StateStore {
         } catch let error as JobBusyError {
             throw error
         } catch {
-            throw StateError("state database '\(Paths.display(path))': \(error)")
+            throw StateError("state database '\(database.displayName)': \(error)")
         }
     }
+
+    package func close() { database.close() }
 
     static func int(_ value: Value) -> Int64 {
         if case .int(let i) = value { return i }
