@@ -132,7 +132,7 @@ import Testing
         let schedule = try await project.jobs("schedule", "shop-users", "--after", "2026-11-22T10:30:00Z", "-n", "2", "--json")
         #expect(schedule.stdout == "[\"2026-11-22T11:00:00Z\",\"2026-11-22T12:00:00Z\"]\n")
         let history = try await project.jobs("history", "shop-users")
-        #expect(history.stdout.range(of: #"^#1 on_demand succeeded started \S+ \(\d+\.\d\d s\), window 2026-10-01T00:00:00Z \.\. 2026-10-26T00:48:00Z: read 200, sent 199, rejected 1, 2 requests\n$"#, options: .regularExpression) != nil, "\(history.stdout)")
+        #expect(history.stdout.range(of: #"^#1 on_demand succeeded started \S+ \(\d+\.\d\d s\) on \#(NSRegularExpression.escapedPattern(for: ProcessInfo.processInfo.hostName)) \(pid \d+\), window 2026-10-01T00:00:00Z \.\. 2026-10-26T00:48:00Z: read 200, sent 199, rejected 1, 2 requests\n$"#, options: .regularExpression) != nil, "\(history.stdout)")
     }
 
     /// Writes a CSV of `count` events, one per second, in shuffled order.

@@ -87,6 +87,7 @@ public enum HistoryCommand {
             for run in runs {
                 var line = "#\(run.id) \(run.trigger) \(run.status.rawValue) started \(Timestamp.format(millis: run.startedAt))"
                 if let ended = run.endedAt { line += " (\(Format.seconds(Double(ended - run.startedAt) / 1000)))" }
+                line += run.processText
                 if let fire = run.fireTime {
                     line += ", fire time \(Timestamp.format(millis: fire))"
                     if run.fireCount > 1 { line += " (covering \(run.fireCount) fire times)" }
@@ -116,6 +117,7 @@ public enum HistoryCommand {
             run.counts.eventsSkipped.sorted { $0.key < $1.key }.map { Value.ObjectEntry($0.key, .int(Int64($0.value))) }))]
         return .object([
             .init("id", .int(run.id)), .init("trigger", .string(run.trigger)), .init("status", .string(run.status.rawValue)),
+            .init("host", text(run.host)), .init("pid", run.pid.map { .int(Int64($0)) } ?? .null),
             .init("started_at", .string(Timestamp.format(millis: run.startedAt))),
             .init("ended_at", run.endedAt.map { .string(Timestamp.format(millis: $0)) } ?? .null),
             .init("fire_time", run.fireTime.map { .string(Timestamp.format(millis: $0)) } ?? .null),

@@ -75,7 +75,7 @@ public enum StatusCommand {
     static func lines(_ job: JobDefinition, checkpoint: Checkpoint?, runs: [RunRecord], rejected: RejectedRows,
                       active: JobBusyError?) -> [String] {
         var lines = ["\(job.name) (\(job.kind.rawValue), \(job.sync.mode.rawValue))"]
-        if let active { lines.append("  running: \(active.runID.map { "run #\($0)" } ?? "a run") in process \(active.pid)") }
+        if let active { lines.append("  running: \(active.runID.map { "run #\($0)" } ?? "a run") in process \(active.pid) on \(active.host)") }
         if job.sync.mode == .incremental {
             lines.append("  checkpoint: \(checkpoint?.display ?? "none; the next run starts at \(job.sync.from.map { job.sync.iteratorType!.display($0) } ?? "the first row")")")
         }
@@ -84,7 +84,7 @@ public enum StatusCommand {
         } else {
             lines.append("  last runs:")
             for run in runs {
-                var line = "    #\(run.id) \(run.status.rawValue) \(Timestamp.format(millis: run.startedAt)) \(run.trigger): read \(Format.count(run.counts.rowsRead)), sent \(Format.count(run.counts.rowsSent)), rejected \(Format.count(run.counts.rowsRejected)), \(Format.plural(run.counts.requests, "request"))\(DeliveryFigures.text(run.counts))\(DeliveryFigures.skippedEvents(run.counts))"
+                var line = "    #\(run.id) \(run.status.rawValue) \(Timestamp.format(millis: run.startedAt)) \(run.trigger)\(run.processText): read \(Format.count(run.counts.rowsRead)), sent \(Format.count(run.counts.rowsSent)), rejected \(Format.count(run.counts.rowsRejected)), \(Format.plural(run.counts.requests, "request"))\(DeliveryFigures.text(run.counts))\(DeliveryFigures.skippedEvents(run.counts))"
                 if let ended = run.endedAt { line += ", \(Format.seconds(Double(ended - run.startedAt) / 1000))" }
                 if let error = run.error { line += "; error: \(error)" }
                 lines.append(line)
@@ -121,7 +121,7 @@ public enum StatusCommand {
         } else {
             entries.append(.init("checkpoint", .null))
         }
-        entries.append(.init("running", active.map { a in .object([.init("run", a.runID.map(Value.int) ?? .null), .init("pid", .int(Int64(a.pid)))]) } ?? .null))
+        entries.append(.init("running", active.map { a in .object([.init("run", a.runID.map(Value.int) ?? .null), .init("pid", .int(Int64(a.pid))), .init("host", .string(a.host))]) } ?? .null))
         entries.append(.init("runs", .array(runs.map(HistoryCommand.record))))
         entries.append(.init("rejected_rows", .object([
             .init("total", .int(Int64(rejected.total))),

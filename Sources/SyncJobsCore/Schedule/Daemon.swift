@@ -136,8 +136,8 @@ public final class Daemon: Service {
         }
     }
 
-    /// Runs one scheduled run on a state connection of its own, and stores its fire time as
-    /// covered if it ran to its end.
+    /// Runs one scheduled run on a state connection of its own; its lease stores the fire time
+    /// as covered if it ran to its end.
     private func runScheduled(_ job: JobDefinition, options: RunOptions) async -> ScheduledRunOutcome {
         var logger = self.logger
         logger[metadataKey: "job"] = "\(job.name)"
@@ -148,15 +148,10 @@ public final class Daemon: Service {
             if result.status == .failed, let message = result.errorMessage {
                 logger.error("Run failed", metadata: ["error": "\(message)", "run": "\(result.runID ?? 0)"])
             }
-            if result.status == .interrupted { return .interrupted }
-            // Only now is the fire time covered; a restarted daemon reads it back.
-            if let fireTime = options.fireTime {
-                do {
-                    try state.recordFire(job: job.name, fireTime: fireTime, now: now())
-                } catch {
-                    logger.error("Cannot record the fire time", metadata: ["error": "\(error)"])
-                }
-            }
+            // The run's lease stored its fire time as covered before giving up the lock.
+            return result.status == .interrupted ? .interrupted : .finished
+        } catch let covered as FireTimeCoveredError {
+            logger.info("Fire time already run by another daemon", metadata: ["fire_time": "\(Timestamp.format(millis: covered.fireTime))"])
             return .finished
         } catch let busy as JobBusyError {
             return .couldNotStart(problem: "\(busy)", busy: true)

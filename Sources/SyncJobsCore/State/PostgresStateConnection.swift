@@ -42,8 +42,29 @@ final class PostgresStateConnection: StateConnection {
     }
 
     func executeScript(_ sql: String) throws {
-        // The simple query protocol runs several statements in one message.
-        _ = try wait(PostgresQuery(unsafeSQL: sql))
+        // postgres-nio sends every query as a prepared statement, which holds one command.
+        for statement in Self.statements(of: sql) { _ = try wait(PostgresQuery(unsafeSQL: statement)) }
+    }
+
+    /// A script's statements, split at semicolons outside quoted text.
+    static func statements(of script: String) -> [String] {
+        var statements: [String] = []
+        var current = ""
+        var quote: Character?
+        for character in script {
+            if let open = quote {
+                if character == open { quote = nil }
+            } else if character == "'" || character == "\"" {
+                quote = character
+            } else if character == ";" {
+                if !current.allSatisfy(\.isWhitespace) { statements.append(current) }
+                current = ""
+                continue
+            }
+            current.append(character)
+        }
+        if !current.allSatisfy(\.isWhitespace) { statements.append(current) }
+        return statements
     }
 
     func rows(_ sql: String, _ parameters: [Value]) throws -> [[Value]] {
@@ -66,15 +87,15 @@ final class PostgresStateConnection: StateConnection {
 
     func writeTransaction<T>(_ body: () throws -> T) throws -> T {
         precondition(!inTransaction, "state transactions do not nest")
-        try executeScript("BEGIN")
+        try run("BEGIN")
         inTransaction = true
         defer { inTransaction = false }
         do {
             let result = try body()
-            try executeScript("COMMIT")
+            try run("COMMIT")
             return result
         } catch {
-            try? executeScript("ROLLBACK")
+            try? run("ROLLBACK")
             throw error
         }
     }
@@ -89,6 +110,7 @@ final class PostgresStateConnection: StateConnection {
 
     func setSchemaVersion(_ version: Int) throws {
         try executeScript("CREATE TABLE IF NOT EXISTS syncjobs_schema (version BIGINT NOT NULL); DELETE FROM syncjobs_schema")
+
         try run("INSERT INTO syncjobs_schema (version) VALUES (?1)", [.int(Int64(version))])
     }
 

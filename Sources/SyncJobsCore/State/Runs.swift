@@ -142,4 +142,10 @@ package struct RunRecord: Sendable {
     /// recorded before the host was kept have none.
     package var pid: Int32? = nil
     package var host: String? = nil
+
+    /// Which process ran it, for history and status: " on HOST (pid N)", empty when unknown.
+    package var processText: String {
+        guard let host, let pid else { return "" }
+        return " on \(host) (pid \(pid))"
+    }
 }
