@@ -16,6 +16,11 @@ let package = Package(
         // The mParticle destination's HTTP client; its NIO products also serve the loopback test server.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
+        // The PostgreSQL source and the PostgreSQL state store: the wire protocol, streamed rows
+        // with backpressure, TLS. It also reaches Redshift and other Postgres-compatible warehouses.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // postgres-nio's TLS contexts (sslmode=prefer/require/verify-full); already built for it.
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
     ],
     targets: [
         // The system libsqlite3, through pkg-config, as GRDB and SwiftPM bind it.
@@ -42,6 +47,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // In-process servers speaking the mParticle Events API and the Harness FME (Split) events API
@@ -77,7 +84,8 @@ let package = Package(
         // internal.
         .target(
             name: "SyncJobsTestSupport",
-            dependencies: ["SyncJobsCore", "EventsAPIServer", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SyncJobsCore", "EventsAPIServer", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "PostgresNIO", package: "postgres-nio")],
             path: "Tests/SyncJobsTestSupport"
         ),
         .testTarget(
