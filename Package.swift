@@ -16,8 +16,10 @@ let package = Package(
         // The mParticle destination's HTTP client; its NIO products also serve the loopback test server.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
-        // PostgreSQL: the warehouse source and the state that several daemons share.
-        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        // The PostgreSQL source and the PostgreSQL state store: the wire protocol, streamed rows
+        // with backpressure, TLS. It also reaches Redshift and other Postgres-compatible warehouses.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // postgres-nio's TLS contexts (sslmode=prefer/require/verify-full); already built for it.
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
     ],
     targets: [
@@ -82,7 +84,8 @@ let package = Package(
         // internal.
         .target(
             name: "SyncJobsTestSupport",
-            dependencies: ["SyncJobsCore", "EventsAPIServer", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SyncJobsCore", "EventsAPIServer", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "PostgresNIO", package: "postgres-nio")],
             path: "Tests/SyncJobsTestSupport"
         ),
         .testTarget(

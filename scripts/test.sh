@@ -23,4 +23,13 @@ if ! has_jsonschema; then
     python3 -m pip install --quiet jsonschema || python3 -m pip install --quiet --user jsonschema
 fi
 
+# The PostgreSQL tests run against a throwaway cluster on a loopback port (installed from Debian's
+# packages when missing), and fail rather than skip when it is not there.
+SYNCJOBS_PG_CLUSTER=$(mktemp -d /tmp/syncjobs-postgres-test.XXXXXX)
+export SYNCJOBS_PG_CLUSTER
+trap 'scripts/postgres-test-cluster.sh stop' EXIT
+SYNCJOBS_TEST_POSTGRES_URL=$(scripts/postgres-test-cluster.sh start)
+export SYNCJOBS_TEST_POSTGRES_URL
+export SYNCJOBS_REQUIRE_POSTGRES=1
+
 swift test "$@"

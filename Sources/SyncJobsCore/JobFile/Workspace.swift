@@ -12,7 +12,7 @@ public struct Workspace: Sendable {
         let jobs = Paths.absolute(jobsDirectory ?? "jobs")
         let state = statePath ?? environment["JOBS_STATE"].flatMap { $0.isEmpty ? nil : $0 }
         let parent = (jobs as NSString).deletingLastPathComponent
-        return Workspace(jobsDirectory: jobs, statePath: state.map { StateStore.isPostgres($0) ? $0 : Paths.absolute($0) } ?? parent + "/.jobs/state.db")
+        return Workspace(jobsDirectory: jobs, statePath: state.map { PostgresEndpoint.isURL($0) ? $0 : Paths.absolute($0) } ?? parent + "/.jobs/state.db")
     }
 
     /// Every job file in the jobs folder (`.yaml` or `.yml`), sorted by name.

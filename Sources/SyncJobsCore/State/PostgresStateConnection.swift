@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import NIOCore
-import NIOPosix
 import PostgresNIO
 
 /// The state in PostgreSQL, shared by every daemon and `jobs` command pointed at it.
@@ -12,7 +11,7 @@ import PostgresNIO
 /// connection.
 final class PostgresStateConnection: StateConnection {
     private let connection: PostgresConnection
-    private let endpoint: PostgresStateEndpoint
+    private let endpoint: PostgresEndpoint
     /// postgres-nio logs queries at debug level, binds included: nothing of that may reach a log.
     private let logger = Logger(label: "syncjobs.state.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     /// `?N` statements as `$N`, by their text.
@@ -20,17 +19,14 @@ final class PostgresStateConnection: StateConnection {
     private var inTransaction = false
 
     var dialect: StateDialect { .postgres }
-    var displayName: String { endpoint.display }
+    var displayName: String { endpoint.description }
 
-    init(endpoint: PostgresStateEndpoint) throws {
+    init(endpoint: PostgresEndpoint) throws {
         self.endpoint = endpoint
         do {
-            connection = try PostgresConnection.connect(
-                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: endpoint.configuration,
-                id: 1, logger: logger
-            ).wait()
+            connection = try endpoint.connectWaiting(logger: logger)
         } catch {
-            throw StateError("cannot connect to the PostgreSQL state at \(endpoint.display): \(PostgresErrorText.describe(error)); \(endpoint.hint(for: error))")
+            throw StateError("cannot open the state: \(error)")
         }
     }
 

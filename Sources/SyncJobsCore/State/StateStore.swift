@@ -16,7 +16,10 @@ package final class StateStore {
     package init(path: String) throws {
         self.path = path
         do {
-            if let endpoint = try PostgresStateEndpoint(stateURL: path) {
+            if PostgresEndpoint.isURL(path) {
+                // A URL from JOBS_STATE may hold its password; one on the command line may not
+                // (other users see it in the process list).
+                let endpoint = try PostgresEndpoint.fromCommandLine(path, fromEnvironment: path == ProcessInfo.processInfo.environment["JOBS_STATE"])
                 database = try PostgresStateConnection(endpoint: endpoint)
             } else {
                 database = try SQLiteStateConnection(path: path)
@@ -29,14 +32,10 @@ package final class StateStore {
         }
     }
 
-    /// Whether `path` names a PostgreSQL state rather than a SQLite file.
-    package static func isPostgres(_ path: String) -> Bool {
-        path.hasPrefix("postgres://") || path.hasPrefix("postgresql://")
-    }
-
     /// The state's location for messages: a file path, or a URL without its password.
     package static func display(_ path: String) -> String {
-        isPostgres(path) ? PostgresStateEndpoint.redacted(path) : Paths.display(path)
+        guard PostgresEndpoint.isURL(path) else { return Paths.display(path) }
+        return (try? PostgresEndpoint.parse(url: path, passwords: .inlineAllowed))?.description ?? PostgresEndpoint.redacted(path)
     }
 
     var dialect: StateDialect { database.dialect }
