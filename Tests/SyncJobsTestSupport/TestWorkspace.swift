@@ -12,8 +12,11 @@ package final class TestWorkspace: TemporaryFolder {
         }
     }
 
-    /// The workspace `jobs --jobs <root>/jobs --state <root>/.jobs/state.db` resolves to.
-    package var workspace: Workspace { Workspace.resolve(jobsDirectory: root + "/jobs", statePath: root + "/.jobs/state.db") }
+    /// The state: `.jobs/state.db` unless a test points it elsewhere (a PostgreSQL URL).
+    package lazy var statePath: String = path(".jobs/state.db")
+
+    /// The workspace `jobs --jobs <root>/jobs --state <statePath>` resolves to.
+    package var workspace: Workspace { Workspace.resolve(jobsDirectory: root + "/jobs", statePath: statePath) }
 
     /// Output lines of a file destination, each parsed into its batches.
     package func requests(_ relative: String) throws -> [[Value]] {
@@ -41,11 +44,11 @@ package final class TestWorkspace: TemporaryFolder {
         return try JobFileParser.load(path: path, displayPath: "jobs/\(name).yaml").0
     }
 
-    package func state() throws -> StateStore { try StateStore(path: path(".jobs/state.db")) }
+    package func state() throws -> StateStore { try StateStore(path: statePath) }
 
     /// Runs a job once with its own destination, or `destination` when given.
     package func run(_ job: JobDefinition, _ options: RunOptions = RunOptions(), destination: (any Destination)? = nil) async throws -> RunResult {
-        let runner = JobRunner(job: job, state: try state(), destination: options.dryRun ? nil : try destination ?? DestinationFactory.make(for: job, statePath: path(".jobs/state.db")),
+        let runner = JobRunner(job: job, state: try state(), destination: options.dryRun ? nil : try destination ?? DestinationFactory.make(for: job, statePath: statePath),
                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         return try await runner.run(options)
     }

@@ -99,8 +99,11 @@ final class PostgresStateConnection: StateConnection {
     func schemaVersion() throws -> Int {
         // Inside the migrations' transaction, wait for a daemon migrating at the same moment.
         if inTransaction { try run("SELECT pg_advisory_xact_lock(?1)", [.int(Self.migrationLockKey)]) }
-        let exists = try rows("SELECT to_regclass('syncjobs_schema') IS NOT NULL", [])
-        guard exists.first?.first == .bool(true) else { return 0 }
+        // A scan of the catalog under this statement's snapshot: `to_regclass` would answer from
+        // the session's cache, which can still say "no such table" after another daemon's
+        // migration has committed.
+        let exists = try rows("SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'syncjobs_schema'", [])
+        guard exists.first?.first == .int(1) else { return 0 }
         return Int(StateStore.int(try rows("SELECT coalesce(max(version), 0) FROM syncjobs_schema", []).first?.first ?? .null))
     }
 
