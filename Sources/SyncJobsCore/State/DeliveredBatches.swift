@@ -26,9 +26,12 @@ extension StateStore {
         guard !ids.isEmpty else { return }
         try withDatabase {
             try transaction {
-                for id in ids {
-                    try run("INSERT INTO delivered_batches (job, destination, batch_id, delivered_at) VALUES (?1, ?2, ?3, ?4)",
-                            [.string(job), .string(destination), .string(id), .int(time)])
+                // Many rows per statement: on PostgreSQL each statement is a round trip.
+                for start in stride(from: 0, to: ids.count, by: 500) {
+                    let slice = ids[start..<min(start + 500, ids.count)]
+                    let rows = (0..<slice.count).map { "(?1, ?2, ?\($0 + 4), ?3)" }.joined(separator: ", ")
+                    try run("INSERT INTO delivered_batches (job, destination, batch_id, delivered_at) VALUES " + rows,
+                            [.string(job), .string(destination), .int(time)] + slice.map(Value.string))
                 }
             }
         }
