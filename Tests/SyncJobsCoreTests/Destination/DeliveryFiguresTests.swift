@@ -36,7 +36,7 @@ import Testing
             let json = JSONWriter.compact(HistoryCommand.record(record))
             #expect(json.contains(#""requests":3,"http_requests":16,"retries":1,"#), "\(json)")
             let status = StatusCommand.lines(job, checkpoint: nil, runs: [record], rejected: RejectedRows(), active: nil)
-            #expect(status.contains { $0.contains(" on_demand: read 300, sent 299, rejected 1, 3 requests (16 HTTP requests, 1 retry), ") }, "\(status)")
+            #expect(status.contains { $0.contains("): read 300, sent 299, rejected 1, 3 requests (16 HTTP requests, 1 retry), ") }, "\(status)")
         }
     }
 

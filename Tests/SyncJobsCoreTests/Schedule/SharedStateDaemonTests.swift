@@ -47,7 +47,7 @@ struct SharedStateDaemonTests {
                 let covered = try await waitUntil(timeout: .seconds(150), every: .milliseconds(20)) {
                     names.allSatisfy { (try? state.scheduleState(job: $0).lastFireTime) == fire }
                 }
-                #expect(covered, "fire time \(Timestamp.format(millis: fire)) not covered for every job")
+                #expect(covered, "fire time \(Timestamp.format(millis: fire)) not covered for every job; \(Self.problems(logs))")
                 // The next hour, a minute in: every daemon sees the next fire time come due.
                 if h < hours - 1 { clock.advance(to: fire + Self.hour + 60_000) }
             }
@@ -64,5 +64,11 @@ struct SharedStateDaemonTests {
             #expect(started.reduce(0, +) == names.count * hours, "\(started)")
             #expect(started.filter { $0 > 0 }.count >= 2, "only one daemon ran jobs: \(started)")
         }
+    }
+
+    /// What the daemons logged about runs that could not start, for a failure message.
+    static func problems(_ logs: [LogCapture]) -> String {
+        logs.flatMap { $0.entries("Run could not start; its fire time stays due") }
+            .map { "\($0.metadata["job"] ?? ""): \($0.metadata["error"] ?? "")" }.joined(separator: " | ")
     }
 }
