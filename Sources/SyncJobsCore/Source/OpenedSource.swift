@@ -63,6 +63,8 @@ package enum SourceOpener {
             switch job.source {
             case .sqlite(let path, let selection):
                 return try SQLiteSource(path: path, selection: selection)
+            case .postgres(let spec):
+                return try PostgresSource(spec: spec, job: job)
             case .file(let path, let format):
                 return try FileSource(path: path, format: format, namedColumns: job.namedColumns,
                                       columnGroups: job.fmeImpressions == nil ? [] : FMEImpressionFields.columnGroups)
