@@ -238,7 +238,7 @@ package enum JobFileParser {
         case (nil, let t?):
             return .table(t)
         case (nil, nil):
-            reader.error(map.node, "\(sourceName.prefix(1).uppercased() + sourceName.dropFirst()) needs 'table:' or 'query:'",
+            reader.error(map.node, "\(sourceName) needs 'table:' or 'query:'",
                          fix: "add 'table: users' or 'query: SELECT …'")
             return nil
         case (_?, _?):

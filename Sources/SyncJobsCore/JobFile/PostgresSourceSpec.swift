@@ -25,7 +25,7 @@ package struct PostgresSourceSpec: Sendable {
             return endpoint
         case .urlVariable(let name):
             guard let text = environment[name], !text.isEmpty else {
-                throw SourceError("source.postgres reads the connection URL from the environment variable \(name), which is not set; export it (for example \(name)=postgres://user@host:5432/database) before running the job")
+                throw SourceError("source.postgres reads the connection URL from the environment variable \(name), which is not set; export it (for example \(name)=postgres://user@host:5432/database) before running the job", unreachable: true)
             }
             do {
                 return try PostgresEndpoint.parse(url: text, passwords: .inlineAllowed)

@@ -47,9 +47,14 @@ package struct SourceError: Error, CustomStringConvertible {
     /// there: the job is then invalid (exit code 2), and the diagnostic points at that key. Nil
     /// when the source fails for reasons of its own (a locked or unreadable database).
     package var jobKey: String?
-    package init(_ message: String, jobKey: String? = nil) {
+    /// The source could not be reached at all (a server that does not answer, a connection URL
+    /// variable that is not set): nothing was checked against it, so `jobs validate` warns rather
+    /// than fails. A run fails.
+    package var unreachable: Bool
+    package init(_ message: String, jobKey: String? = nil, unreachable: Bool = false) {
         self.message = message
         self.jobKey = jobKey
+        self.unreachable = unreachable
     }
     package var description: String { message }
 }

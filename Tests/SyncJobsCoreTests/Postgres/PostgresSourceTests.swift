@@ -55,13 +55,13 @@ struct PostgresSourceTests {
                 #"{"id":2,"i2":null,"i4":null,"i8":null,"n":null,"n_long":null,"f4":null,"f8":null,"b":null,"tx":null,"vc":null,"ch":null,"u":null,"tz":null,"ts":null,"d":null,"j":null,"jb":null,"ai":null,"at":null}"#,
             ])
 
-            // And through the engine to batches: nulls are left out.
+            // And through the engine to batches: nulls are left out, and a user attribute list holds strings.
             let destination = RecordingDestination()
             let run = try await t.run(job, destination: destination)
             #expect(run.succeeded, "\(run.errorMessage ?? "")")
             #expect(run.rejectedSamples.map(\.reason) == [])
             #expect(destination.batches.map { JSONWriter.compact($0["user_attributes"] ?? .null) } == [
-                #"{"i2":-32768,"i4":2147483647,"i8":9223372036854775807,"n":12.5,"n_long":12345678901234567890.123456789,"f4":0.1,"f8":1.5,"b":true,"tx":"héllo \"q\"","vc":"v","ch":"ab ","u":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","tz":"2026-01-02T03:04:05.123456Z","ts":"2026-01-02T08:04:05Z","d":"2026-01-02","ai":[1,2,null],"at":["a","b c"]}"#,
+                #"{"i2":-32768,"i4":2147483647,"i8":9223372036854775807,"n":12.5,"n_long":12345678901234567890.123456789,"f4":0.1,"f8":1.5,"b":true,"tx":"héllo \"q\"","vc":"v","ch":"ab ","u":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","tz":"2026-01-02T03:04:05.123456Z","ts":"2026-01-02T08:04:05Z","d":"2026-01-02","ai":["1","2"],"at":["a","b c"]}"#,
                 "null",
             ])
         }

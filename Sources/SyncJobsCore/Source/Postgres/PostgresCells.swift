@@ -11,33 +11,45 @@ enum PostgresCells {
     /// has no JSON form (NaN, infinity), or nil.
     @inline(__always)
     static func append(_ reading: PostgresColumn.Reading, _ buffer: ByteBuffer, column: String, to batch: inout RowBatch) -> String? {
-        let at = buffer.readerIndex
+        // One access to the bytes per cell; integers are read big-endian from them directly.
+        buffer.withUnsafeReadableBytes { bytes in
+            append(reading, bytes, column: column, to: &batch)
+        }
+    }
+
+    @inline(__always)
+    private static func integer<T: FixedWidthInteger>(_ bytes: UnsafeRawBufferPointer, as: T.Type) -> T {
+        bytes.count >= MemoryLayout<T>.size ? T(bigEndian: bytes.loadUnaligned(as: T.self)) : 0
+    }
+
+    @inline(__always)
+    private static func append(_ reading: PostgresColumn.Reading, _ bytes: UnsafeRawBufferPointer, column: String, to batch: inout RowBatch) -> String? {
         switch reading {
         case .bool:
-            batch.append(bool: buffer.getInteger(at: at, as: UInt8.self).map { $0 != 0 } ?? false)
+            batch.append(bool: bytes.first.map { $0 != 0 } ?? false)
         case .int2:
-            batch.append(int: Int64(buffer.getInteger(at: at, as: Int16.self) ?? 0))
+            batch.append(int: Int64(integer(bytes, as: Int16.self)))
         case .int4:
-            batch.append(int: Int64(buffer.getInteger(at: at, as: Int32.self) ?? 0))
+            batch.append(int: Int64(integer(bytes, as: Int32.self)))
         case .oid:
-            batch.append(int: Int64(buffer.getInteger(at: at, as: UInt32.self) ?? 0))
+            batch.append(int: Int64(integer(bytes, as: UInt32.self)))
         case .int8:
-            batch.append(int: buffer.getInteger(at: at, as: Int64.self) ?? 0)
+            batch.append(int: integer(bytes, as: Int64.self))
         case .float4:
-            let float = Float(bitPattern: buffer.getInteger(at: at, as: UInt32.self) ?? 0)
+            let float = Float(bitPattern: integer(bytes, as: UInt32.self))
             guard float.isFinite else { return notFinite(column, Double(float)) }
             // As the float's shortest digits (0.1, not 0.10000000149011612).
             batch.append(double: Double("\(float)") ?? Double(float))
         case .float8:
-            let double = Double(bitPattern: buffer.getInteger(at: at, as: UInt64.self) ?? 0)
+            let double = Double(bitPattern: integer(bytes, as: UInt64.self))
             guard double.isFinite else { return notFinite(column, double) }
             batch.append(double: double)
         case .text:
-            buffer.withUnsafeReadableBytes { batch.append(text: $0) }
+            batch.append(text: bytes)
         case .uuid:
-            appendUUID(buffer, to: &batch)
+            appendUUID(bytes, to: &batch)
         case .numericText:
-            let literal = String(buffer: buffer)
+            let literal = String(decoding: bytes, as: UTF8.self)
             if let integer = Int64(literal) {
                 batch.append(int: integer)
             } else if let value = JSONNumber.value(literal) {
@@ -46,14 +58,14 @@ enum PostgresCells {
                 return "column '\(column)' holds \(literal), which a JSON number cannot hold"
             }
         case .timestamptz:
-            let micros = buffer.getInteger(at: at, as: Int64.self) ?? 0
+            let micros = integer(bytes, as: Int64.self)
             if micros == .max || micros == .min {
                 batch.append(text: micros == .max ? "infinity" : "-infinity")
             } else {
                 appendTimestamp(micros: micros &+ epochMicros, to: &batch)
             }
         case .date:
-            let days = buffer.getInteger(at: at, as: Int32.self) ?? 0
+            let days = integer(bytes, as: Int32.self)
             if days == .max || days == .min {
                 batch.append(text: days == .max ? "infinity" : "-infinity")
             } else {
@@ -61,8 +73,7 @@ enum PostgresCells {
             }
         case .jsonText:
             do {
-                let value = try buffer.withUnsafeReadableBytes { try JSONParser.parse($0) }
-                batch.append(value)
+                batch.append(try JSONParser.parse(bytes))
             } catch {
                 return "column '\(column)' holds JSON that cannot be read: \(error)"
             }
@@ -77,16 +88,14 @@ enum PostgresCells {
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// `123e4567-e89b-12d3-a456-426614174000`.
-    static func appendUUID(_ buffer: ByteBuffer, to batch: inout RowBatch) {
+    static func appendUUID(_ bytes: UnsafeRawBufferPointer, to batch: inout RowBatch) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 36) { out in
             var o = 0
-            buffer.withUnsafeReadableBytes { bytes in
-                for i in 0..<min(16, bytes.count) {
-                    if i == 4 || i == 6 || i == 8 || i == 10 { out[o] = UInt8(ascii: "-"); o += 1 }
-                    out[o] = hex[Int(bytes[i] >> 4)]
-                    out[o + 1] = hex[Int(bytes[i] & 0x0F)]
-                    o += 2
-                }
+            for i in 0..<min(16, bytes.count) {
+                if i == 4 || i == 6 || i == 8 || i == 10 { out[o] = UInt8(ascii: "-"); o += 1 }
+                out[o] = hex[Int(bytes[i] >> 4)]
+                out[o + 1] = hex[Int(bytes[i] & 0x0F)]
+                o += 2
             }
             batch.append(text: UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[0..<o]))
         }

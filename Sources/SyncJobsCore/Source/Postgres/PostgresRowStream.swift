@@ -75,8 +75,11 @@ final class PostgresRowStream: RowStream {
         batch.startRow(number: number)
         var rejection: String?
         var iteratorCell: PostgresCell?
-        for (index, cell) in row.enumerated() {
-            guard index < readings.count else {
+        var index = 0
+        let count = readings.count
+        for cell in row {
+            defer { index += 1 }
+            guard index < count else {
                 iteratorCell = cell
                 continue
             }

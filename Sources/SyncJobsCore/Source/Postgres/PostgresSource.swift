@@ -44,7 +44,8 @@ final class PostgresSource: OpenedSource {
         do {
             connection = try endpoint.connectWaiting(logger: Self.logger, environment: environment)
         } catch let error as PostgresConnectError {
-            throw SourceError(error.message, jobKey: error.kind == .missingDatabase ? "source.postgres" : nil)
+            throw SourceError(error.message, jobKey: error.kind == .missingDatabase ? "source.postgres" : nil,
+                              unreachable: error.kind == .unreachable || error.kind == .notConfigured)
         }
         var selectionKey = "source.query"
         switch spec.selection {
@@ -162,7 +163,8 @@ final class PostgresSource: OpenedSource {
         "SELECT \(columns ?? projections), \(iteratorExpression(window)) AS \(Self.iteratorAlias) FROM (\(baseSQL)) AS \(Self.sourceAlias)"
     }
 
-    /// The statement and its parameters for a read of `window`, as `SQLiteSource.readStatement`.
+    /// The statement and its parameters for a read of `window`, as `SQLiteSource.readStatement`
+    /// (unreadable iterators first, where SQLite sorts its NULLs).
     func readStatement(_ window: ReadWindow?) -> (sql: String, parameters: [IteratorValue]) {
         guard let window else { return ("SELECT \(projections) FROM (\(baseSQL)) AS \(Self.sourceAlias)", []) }
         var predicate: String
@@ -178,7 +180,7 @@ final class PostgresSource: OpenedSource {
         } else {
             predicate = window.includeUnreadable ? "\(Self.iteratorAlias) IS NULL" : "1 = 0"
         }
-        let sql = "SELECT * FROM (\(normalized(window))) AS \"__syncjobs_rows\" WHERE \(predicate) ORDER BY \(Self.iteratorAlias)"
+        let sql = "SELECT * FROM (\(normalized(window))) AS \"__syncjobs_rows\" WHERE \(predicate) ORDER BY \(Self.iteratorAlias) NULLS FIRST"
         return (sql, parameters)
     }
 
