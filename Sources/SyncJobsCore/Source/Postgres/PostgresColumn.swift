@@ -2,8 +2,9 @@
 /// iterator.
 ///
 /// The generated SQL sticks to what Redshift also accepts (CAST, CASE, EXTRACT(EPOCH FROM …),
-/// AT TIME ZONE, date subtraction, COLLATE "C" aside: see `iteratorExpression`), so the same job
-/// reads a Redshift cluster through its PostgreSQL protocol.
+/// AT TIME ZONE, date subtraction), so the same job reads a Redshift cluster through its
+/// PostgreSQL protocol. Two parts are PostgreSQL's own (see `iteratorExpression`): COLLATE "C" for
+/// string iterators, and the comparison with 'infinity' that rejects infinite times.
 struct PostgresColumn: Sendable {
     /// How the cells of a column arrive (the driver reads results in binary), and become cells.
     enum Reading: Sendable, Equatable {
