@@ -112,7 +112,8 @@ PY
 # Median of 5 alternating pairs; then peak memory at 100k, the chosen size and 10M rows (10M takes
 # a minute or two to generate and read).
 vs_psql() {
-    PG_CLUSTER="$WORK/pg"
+    # Beside WORK, not in it: the server runs as the postgres user when this runs as root.
+    PG_CLUSTER=$(mktemp -d /tmp/syncjobs-bench-postgres.XXXXXX)
     local server psql_bin
     server=$(SYNCJOBS_PG_CLUSTER="$PG_CLUSTER" scripts/postgres-test-cluster.sh start)
     psql_bin="$(cat "$PG_CLUSTER/bin")/psql"

@@ -271,8 +271,9 @@ final class PostgresSource: OpenedSource {
 
     func rows(_ window: ReadWindow?, resume: FileResume?, limit: Int?) throws -> any RowStream {
         let (sql, parameters) = readStatement(window)
-        return PostgresRowStream(connection: connection, query: PostgresQuery(unsafeSQL: sql, binds: Self.bindings(parameters)),
-                                 columns: sourceColumns, window: window, description: description, limit: limit)
+        let reader = PostgresRowStream(connection: connection, query: PostgresQuery(unsafeSQL: sql, binds: Self.bindings(parameters)),
+                                       columns: sourceColumns, window: window, description: description, limit: limit)
+        return PrefetchingRowStream(reader, columnCount: columns.count, batchRows: PostgresRowStream.batchRows)
     }
 
     /// Ends the read: the transaction only read, so closing the connection ends it (and stops a
