@@ -4,7 +4,10 @@ import Testing
 
 /// The PostgreSQL source through the built binary: a run killed mid-way and run again, and the
 /// messages of `jobs validate` and `jobs plan` against a real server.
-@Suite(.enabled(if: TestPostgres.shouldRun, TestPostgres.skipNote))
+// Serialized: opening a PostgreSQL source waits on the driver from the calling thread (the source
+// seam is synchronous there), and many such tests at once would hold the cooperative pool's few
+// threads from the rest of the suite's timed tests.
+@Suite(.serialized, .enabled(if: TestPostgres.shouldRun, TestPostgres.skipNote))
 struct PostgresBinaryTests {
     static func bigJob(_ project: Project, _ db: TestPostgres) throws {
         try project.write("jobs/pgbig.yaml", """

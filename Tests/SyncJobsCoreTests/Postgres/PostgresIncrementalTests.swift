@@ -8,7 +8,10 @@ import SyncJobsTestSupport
 /// The tie and boundary cases of `IncrementalRunTests` (the SQLite source) and the catch-up and
 /// backfill cases of `ScheduledRunTests`, run against PostgreSQL with the same expectations: the
 /// iterator predicate and ordering are pushed into PostgreSQL's SQL instead of SQLite's.
-@Suite(.enabled(if: TestPostgres.shouldRun, TestPostgres.skipNote))
+// Serialized: opening a PostgreSQL source waits on the driver from the calling thread (the source
+// seam is synchronous there), and many such tests at once would hold the cooperative pool's few
+// threads from the rest of the suite's timed tests.
+@Suite(.serialized, .enabled(if: TestPostgres.shouldRun, TestPostgres.skipNote))
 struct PostgresIncrementalTests {
     static func job(_ t: TestWorkspace, _ db: TestPostgres, iteratorType: String = "timestamp", from: String? = "2026-01-01T00:00:00Z",
                     lookback: String? = nil, column: String = "ts") throws -> JobDefinition {

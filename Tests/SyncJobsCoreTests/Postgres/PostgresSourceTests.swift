@@ -5,7 +5,10 @@ import SyncJobsTestSupport
 
 /// The PostgreSQL source against a real server: every type with nulls, the failures that stop a
 /// run before any row is read, and the statements it sends.
-@Suite(.enabled(if: TestPostgres.shouldRun, TestPostgres.skipNote))
+// Serialized: opening a PostgreSQL source waits on the driver from the calling thread (the source
+// seam is synchronous there), and many such tests at once would hold the cooperative pool's few
+// threads from the rest of the suite's timed tests.
+@Suite(.serialized, .enabled(if: TestPostgres.shouldRun, TestPostgres.skipNote))
 struct PostgresSourceTests {
     /// "line:column: message", the part of a diagnostic that does not name the temporary folder.
     func located(_ diagnostic: Diagnostic) -> String {
