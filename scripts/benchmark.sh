@@ -2,13 +2,17 @@
 # Prints throughput (rows/s) and peak memory of `jobs run` on generated data, release build.
 #   scripts/benchmark.sh [ROWS]             (default 1,000,000 rows)
 #   scripts/benchmark.sh --vs-sqlite [ROWS] only the comparison with `sqlite3 -json` (below)
+#   scripts/benchmark.sh --vs-psql [ROWS]   only the comparison with `psql` (a throwaway PostgreSQL
+#                                           server, started with scripts/postgres-test-cluster.sh)
 # The larger run reads ten times as many rows to show memory does not grow with the source; the
 # last two deliver over loopback to an mParticle and a Harness FME sink.
 # JOBS_BIN=path runs another build of `jobs` (an older commit's, to compare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ONLY_VS_SQLITE=
+ONLY_VS_PSQL=
 if [ "${1:-}" = "--vs-sqlite" ]; then ONLY_VS_SQLITE=1; shift; fi
+if [ "${1:-}" = "--vs-psql" ]; then ONLY_VS_PSQL=1; shift; fi
 ROWS=${1:-1000000}
 swift build -c release --product jobs >/dev/null
 swift build -c release --product mparticle-sink >/dev/null
@@ -16,7 +20,12 @@ BIN="${JOBS_BIN:-$PWD/.build/release/jobs}"
 SINK="$PWD/.build/release/mparticle-sink"
 WORK=$(mktemp -d)
 SINK_PID=
-cleanup() { exec 3>&- 2>/dev/null || true; [ -n "$SINK_PID" ] && wait "$SINK_PID" 2>/dev/null; rm -rf "$WORK"; }
+PG_CLUSTER=
+cleanup() {
+    exec 3>&- 2>/dev/null || true; [ -n "$SINK_PID" ] && wait "$SINK_PID" 2>/dev/null
+    [ -n "$PG_CLUSTER" ] && SYNCJOBS_PG_CLUSTER="$PG_CLUSTER" scripts/postgres-test-cluster.sh stop
+    rm -rf "$WORK"
+}
 trap cleanup EXIT
 mkdir -p "$WORK/jobs" "$WORK/data" "$WORK/out"
 
@@ -97,6 +106,94 @@ PY
         rm -f "$WORK/data/events12-size.db"* "$WORK/out/sqlite-events-size.ndjson" "$WORK/state-size.db"*
     done
 }
+# The PostgreSQL source against `psql` exporting the same rows as JSON: the same 12-column event
+# table in a throwaway server on loopback, full sync to a file, against
+# `psql -c "SELECT row_to_json(t) FROM (SELECT * FROM events) t"` writing to a file on the same disk.
+# Median of 5 alternating pairs; then peak memory at 100k, the chosen size and 10M rows (10M takes
+# a minute or two to generate and read).
+vs_psql() {
+    # Beside WORK, not in it: the server runs as the postgres user when this runs as root.
+    PG_CLUSTER=$(mktemp -d /tmp/syncjobs-bench-postgres.XXXXXX)
+    local server psql_bin
+    server=$(SYNCJOBS_PG_CLUSTER="$PG_CLUSTER" scripts/postgres-test-cluster.sh start)
+    psql_bin="$(cat "$PG_CLUSTER/bin")/psql"
+    make_pg_events12() { # database rows
+        "$psql_bin" "$server" -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
+            -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"
+        "$psql_bin" "${server%%/postgres\?*}/$1?sslmode=disable" -X -q -v ON_ERROR_STOP=1 <<SQL
+CREATE TABLE events (id bigint, customer_id text, email text, event_name text, occurred_at timestamptz,
+    platform text, os_version text, sku text, price numeric(10, 2), category text, campaign text, quantity integer);
+INSERT INTO events SELECT n, 'C' || lpad((n % 50000)::text, 6, '0'), 'user' || (n % 50000) || '@example.com',
+    (ARRAY['Product Viewed', 'Added to Cart', 'Order Completed', 'Search'])[n % 4 + 1],
+    TIMESTAMPTZ '2026-01-01 00:00:00+00' + n * INTERVAL '1 second', (ARRAY['iOS', 'Android', 'web'])[n % 3 + 1],
+    (17 + n % 3) || '.' || (n % 7), 'SKU-' || (n % 997), (n % 10000) / 100.0,
+    (ARRAY['shoes', 'books', 'garden'])[n % 3 + 1], 'spring-' || (n % 12), n % 5 + 1
+FROM generate_series(1, $2) AS n;
+VACUUM ANALYZE events;
+SQL
+    }
+    pg_job() { # name database
+        cat > "$WORK/jobs/$1.yaml" <<YAML
+name: $1
+type: event
+source: { postgres: "${server%%/postgres\?*}/$2?sslmode=disable", table: events }
+mapping:
+  - { column: customer_id, to: user_identities.customer_id }
+  - { column: email, to: user_identities.email }
+  - { column: event_name, to: events.data.event_name }
+  - { column: occurred_at, to: events.data.timestamp_unixtime_ms }
+  - { column: platform, to: device_info.platform }
+  - { column: os_version, to: device_info.os_version }
+  - { ignore: id }
+  - { column: \$unmapped, to: events.data.custom_attributes.* }
+destination: { path: ../out/$1.ndjson, environment: production }
+YAML
+    }
+    make_pg_events12 events12 "$ROWS"
+    pg_job pg-events-full events12
+    python3 - "$BIN" "$WORK" "$psql_bin" "${server%%/postgres\?*}/events12?sslmode=disable" "$ROWS" <<'PY'
+import os, statistics, subprocess, sys, time
+binary, work, psql, url = sys.argv[1:5]
+rows = int(sys.argv[5])
+def timed(command, stdout):
+    start = time.perf_counter()
+    subprocess.run(command, stdout=stdout, check=True)
+    return time.perf_counter() - start
+ours, theirs, peaks, psql_peaks = [], [], [], []
+for _ in range(5):
+    out = os.path.join(work, "out", "pg-events-full.ndjson")
+    if os.path.exists(out): os.remove(out)
+    rss_file = os.path.join(work, "rss")
+    ours.append(timed(["/usr/bin/time", "-f", "%M", "-o", rss_file, binary, "run", "pg-events-full",
+                       "--jobs", os.path.join(work, "jobs"), "--state", os.path.join(work, "state-pg.db")], subprocess.DEVNULL))
+    peaks.append(int(open(rss_file).read().split()[-1]) / 1024)
+    theirs.append(timed(["/usr/bin/time", "-f", "%M", "-o", rss_file, psql, url, "-X", "-q", "-t", "-A",
+                         "-c", "SELECT row_to_json(t) FROM (SELECT * FROM events) t", "-o", os.path.join(work, "out", "psql.json")], subprocess.DEVNULL))
+    psql_peaks.append(int(open(rss_file).read().split()[-1]) / 1024)
+a, b = statistics.median(ours), statistics.median(theirs)
+print(f"vs psql (row_to_json): 12-column event table in PostgreSQL, full sync to a file, median of 5 alternating pairs")
+rate = f"   {rows / a:,.0f} rows/s"
+print(f"  syncjobs {a:6.2f} s{rate}   psql {b:6.2f} s   ratio {a / b:.2f}x   syncjobs peak RSS {max(peaks):.1f} MiB   psql peak RSS {max(psql_peaks):.1f} MiB")
+PY
+    echo "  peak RSS of the same job by table size:"
+    for size in 100000 "$ROWS" 10000000; do
+        make_pg_events12 events_size "$size"
+        pg_job pg-events-size events_size
+        rm -f "$WORK/out/pg-events-size.ndjson" "$WORK/state-pg-size.db"*
+        local start end
+        start=$(date +%s.%N)
+        /usr/bin/time -f "%M" -o "$WORK/rss" "$BIN" run pg-events-size --jobs "$WORK/jobs" --state "$WORK/state-pg-size.db" >/dev/null
+        end=$(date +%s.%N)
+        python3 -c "r=$size; s=$end-$start; print(f'  {r:>12,} rows {s:7.2f} s {r/s:>11,.0f} rows/s  peak RSS {int(open(\"$WORK/rss\").read().split()[-1])/1024:6.1f} MiB')"
+        rm -f "$WORK/out/pg-events-size.ndjson"
+    done
+}
+if [ -n "$ONLY_VS_PSQL" ]; then
+    echo "syncjobs benchmark: $ROWS rows, $(nproc) cores, $(uname -m)"
+    vs_psql
+    exit 0
+fi
+
 if [ -n "$ONLY_VS_SQLITE" ]; then
     echo "syncjobs benchmark: $ROWS rows, $(nproc) cores, $(uname -m)"
     vs_sqlite
@@ -215,6 +312,7 @@ for job in csv-events ndjson-events sqlite-users sqlite-users-full looker-users 
 echo "second incremental run of csv-events (nothing new):"
 measure csv-events
 vs_sqlite
+vs_psql
 
 # The mParticle destination over loopback: a keep-alive sink that accepts every request at once
 # (checks auth and size, counts batches, parses nothing), 8 requests in flight.

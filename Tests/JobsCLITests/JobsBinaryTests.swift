@@ -66,7 +66,9 @@ import Testing
 
         let all = try await project.jobs("validate")
         #expect(all.status == 2)
-        #expect(all.stdout == "ok jobs/app-events.yaml\nok jobs/fme-events.yaml\nok jobs/fme-impressions.yaml\nok jobs/looker-events.yaml\nok jobs/looker-users-explicit.yaml\nok jobs/looker-users.yaml\nok jobs/shop-users-full.yaml\nok jobs/shop-users.yaml\n")
+        #expect(all.stdout == "ok jobs/app-events.yaml\nok jobs/fme-events.yaml\nok jobs/fme-impressions.yaml\nok jobs/looker-events.yaml\nok jobs/looker-users-explicit.yaml\nok jobs/looker-users.yaml\nok jobs/shop-users-full.yaml\nok jobs/shop-users.yaml\nok jobs/warehouse-users.yaml\n")
+        // Without its WAREHOUSE_URL the PostgreSQL job is checked as far as it can be, and passes with a warning.
+        #expect(all.stderr.contains("jobs/warehouse-users.yaml:7:13: warning: the source was not checked: source.postgres reads the connection URL from the environment variable WAREHOUSE_URL, which is not set; export it (for example WAREHOUSE_URL=postgres://user@host:5432/database) before running the job\n"))
     }
 
     @Test func exitCodesForUsageAndMissingJobs() async throws {

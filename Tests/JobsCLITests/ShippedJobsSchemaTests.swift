@@ -1,4 +1,5 @@
 import Foundation
+import SyncJobsTestSupport
 import Testing
 @testable import SyncJobsCore
 
@@ -23,11 +24,29 @@ import Testing
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
         try #require(jobFiles.count >= 6, "\(jobFiles)")
         var outputs: [String] = []
+        var dropAfterwards: [(server: String, database: String)] = []
         for file in jobFiles {
             let job = try JobFileParser.load(path: project.root + "/jobs/" + file).0
             // FME events are not mParticle batches; FMECLITests runs that job against a server.
             if case .fme = job.destination.kind { continue }
-            let run = try await project.jobs("run", job.name)
+            var environment: [String: String] = [:]
+            if case .postgres = job.source {
+                // The example warehouse, made by its script in a database of its own on the test server.
+                guard let server = TestPostgres.serverURL else {
+                    if TestPostgres.isRequired { Issue.record("\(job.name) needs PostgreSQL: \(TestPostgres.skipNote)") }
+                    continue
+                }
+                let database = "syncjobs_example_\(ProcessInfo.processInfo.processIdentifier)"
+                let script = Process()
+                script.executableURL = JobsBinary.packageRoot.appendingPathComponent("examples/postgres/create-warehouse.sh")
+                script.arguments = [server]
+                script.environment = ProcessInfo.processInfo.environment.merging(["WAREHOUSE_DATABASE": database]) { $1 }
+                let made = try await JobsBinary.runCapturing(script)
+                try #require(made.status == 0, "\(made.stderr)")
+                environment["WAREHOUSE_URL"] = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                dropAfterwards.append((server, database))
+            }
+            let run = try await project.jobs(environment: environment, "run", job.name)
             #expect(run.status == 0, "\(job.name): \(run.stderr)")
             guard case .file(let path) = job.destination.kind else {
                 Issue.record("\(job.name): a shipped job writes to a file, so its batches can be checked")
@@ -36,6 +55,7 @@ import Testing
             #expect(!project.read(String(path.dropFirst(project.root.count + 1))).isEmpty, "\(job.name) wrote no batches")
             outputs.append(path)
         }
+        for (server, database) in dropAfterwards { try await TestPostgres.dropDatabase(database, server: server) }
         let result = try await Self.check(outputs)
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.hasSuffix(" batches validate against mparticle-eventsapi.schema.json\n"), "\(result.output)")

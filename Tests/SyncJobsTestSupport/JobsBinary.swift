@@ -20,7 +20,8 @@ package enum JobsBinary {
     }
 
     /// The binary, set to run in `directory` with the test's environment, less `JOBS_STATE` (so
-    /// the state is the project's own), plus `extra`.
+    /// the state is the project's own) and `WAREHOUSE_URL` (so the shipped PostgreSQL job behaves
+    /// as documented for a shell without it), plus `extra`.
     static func process(_ arguments: [String], in directory: String, environment extra: [String: String] = [:]) -> Process {
         let process = Process()
         process.executableURL = url
@@ -28,6 +29,7 @@ package enum JobsBinary {
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var environment = ProcessInfo.processInfo.environment
         environment["JOBS_STATE"] = nil
+        environment["WAREHOUSE_URL"] = nil
         environment.merge(extra) { $1 }
         process.environment = environment
         return process
@@ -46,6 +48,21 @@ package enum JobsBinary {
     /// blocking the test's cooperative threads would starve the in-process servers other tests run.
     package static func run(_ arguments: [String], in directory: String, environment: [String: String] = [:]) async throws -> Result {
         let (process, out, err) = try start(arguments, in: directory, environment: environment)
+        return await offPool {
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            let stderr = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                          stderr: String(decoding: stderr, as: UTF8.self))
+        }
+    }
+
+    /// Runs another program (a script) to completion, off the cooperative pool, with its output.
+    package static func runCapturing(_ process: Process) async throws -> Result {
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
         return await offPool {
             let stdout = out.fileHandleForReading.readDataToEndOfFile()
             let stderr = err.fileHandleForReading.readDataToEndOfFile()

@@ -93,6 +93,13 @@ package final class TestPostgres: Sendable {
         return try result.get()
     }
 
+    /// Drops a database a test made on the server by other means (a script).
+    package static func dropDatabase(_ name: String, server url: String) async throws {
+        let admin = try await PostgresEndpoint.parse(url: url, passwords: .inlineAllowed).connect(logger: logger)
+        _ = try? await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(PostgresSQLName.quote(name)) WITH (FORCE)"), logger: logger)
+        try? await admin.close()
+    }
+
     /// Runs statements one by one (the extended protocol takes one statement at a time).
     package func execute(_ statements: String...) async throws {
         for statement in statements {
@@ -114,7 +121,28 @@ package final class TestPostgres: Sendable {
     }
 }
 
+/// Double-quoted identifiers, for database names a test makes.
+enum PostgresSQLName {
+    static func quote(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+}
+
 package struct TestPostgresError: Error, CustomStringConvertible {
     package var description: String
     package init(_ description: String) { self.description = description }
+}
+
+/// A loopback port nothing listens on: bound, then closed.
+package func closedLoopbackPort() throws -> Int {
+    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    try withUnsafeMutablePointer(to: &address) { pointer in
+        try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+            guard bind(socket, raw, length) == 0, getsockname(socket, raw, &length) == 0 else { throw TestPostgresError("cannot bind a loopback port") }
+        }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -39,10 +39,25 @@ package enum FileFormat: String, Sendable, CaseIterable {
 package enum SourceSpec: Sendable {
     case sqlite(path: String, selection: SQLiteSelection)
     case file(path: String, format: FileFormat)
+    case postgres(PostgresSourceSpec)
 
+    /// SQLite and PostgreSQL: rows come from a query, in its order, not from a file.
+    package var isDatabase: Bool {
+        switch self {
+        case .sqlite, .postgres: return true
+        case .file: return false
+        }
+    }
+
+    /// The database or file read; for PostgreSQL the connection as shown in messages.
     package var path: String {
         switch self {
         case .sqlite(let path, _), .file(let path, _): return path
+        case .postgres(let spec):
+            switch spec.connection {
+            case .endpoint(let endpoint): return endpoint.description
+            case .urlVariable(let name): return "${\(name)}"
+            }
         }
     }
 }

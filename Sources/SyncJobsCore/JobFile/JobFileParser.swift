@@ -4,7 +4,7 @@ import Yams
 /// Turns a job file into a `JobDefinition`, or every problem in it as diagnostics.
 package enum JobFileParser {
     static let rootKeys = ["name", "type", "source", "mapping", "identity_names", "fme", "sync", "schedule", "destination", "key"]
-    static let sourceKeys = ["sqlite", "query", "table", "file", "format"]
+    static let sourceKeys = ["sqlite", "postgres", "query", "table", "file", "format"]
     static let syncKeys = ["mode", "iterator", "iterator_type", "from", "lookback", "backfill_window"]
     static let scheduleKeys = ["type", "frequency", "start", "end", "timezone"]
     static let destinationKeys = ["type", "path", "environment"]
@@ -171,6 +171,21 @@ package enum JobFileParser {
     static func parseSource(_ map: YAMLReader.Map, reader: YAMLReader, directory: String,
                             locations: inout [String: SourceLocation]) -> SourceSpec? {
         defer { map.reportUnknownKeys(known: sourceKeys) }
+        if map.has("postgres") {
+            for key in ["postgres", "query", "table"] {
+                if let node = map.value(key) { locations["source.\(key)"] = reader.location(node) }
+            }
+            for other in ["sqlite", "file"] where map.has(other) {
+                _ = map.value(other)
+                reader.error(map.keyNode(other), "the source names both 'postgres:' and '\(other):'", fix: "keep one of them")
+                return nil
+            }
+            if map.has("format") {
+                _ = map.value("format")
+                reader.error(map.keyNode("format"), "'source.format' applies to 'file:' sources only", fix: "remove it")
+            }
+            return PostgresSourceParsing.parse(map, reader: reader, directory: directory)
+        }
         let sqlite = map.string("sqlite")
         let file = map.string("file")
         let query = map.string("query")
@@ -181,8 +196,8 @@ package enum JobFileParser {
         }
         switch (sqlite, file) {
         case (nil, nil):
-            reader.error(map.node, "the source names neither 'sqlite:' nor 'file:'",
-                         fix: "add 'sqlite: path/to.db' with 'table:' or 'query:', or 'file: path/to.csv'")
+            reader.error(map.node, "the source names none of 'sqlite:', 'postgres:' and 'file:'",
+                         fix: "add 'sqlite: path/to.db' or 'postgres: ${DATABASE_URL}' with 'table:' or 'query:', or 'file: path/to.csv'")
             return nil
         case (_?, _?):
             reader.error(map.keyNode("file"), "the source names both 'sqlite:' and 'file:'", fix: "keep one of them")
@@ -190,26 +205,11 @@ package enum JobFileParser {
         case (let dbPath?, nil):
             if format != nil { reader.error(map.keyNode("format"), "'source.format' applies to 'file:' sources only", fix: "remove it") }
             let path = Paths.resolve(dbPath, against: directory)
-            switch (query, table) {
-            case (let q?, nil):
-                if q.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                    reader.error(map.value("query"), "'source.query' is empty", fix: "write the SELECT that returns the rows")
-                    return nil
-                }
-                return .sqlite(path: path, selection: .query(q))
-            case (nil, let t?):
-                return .sqlite(path: path, selection: .table(t))
-            case (nil, nil):
-                reader.error(map.node, "a SQLite source needs 'table:' or 'query:'", fix: "add 'table: users' or 'query: SELECT …'")
-                return nil
-            case (_?, _?):
-                reader.error(map.keyNode("table"), "the source has both 'table:' and 'query:'", fix: "keep one of them")
-                return nil
-            }
+            return parseSelection(map, query: query, table: table, reader: reader, sourceName: "a SQLite source").map { .sqlite(path: path, selection: $0) }
         case (nil, let filePath?):
             if query != nil || table != nil {
-                reader.error(map.keyNode(query != nil ? "query" : "table"), "'query:' and 'table:' apply to 'sqlite:' sources only",
-                             fix: "remove it, or use 'sqlite:' instead of 'file:'")
+                reader.error(map.keyNode(query != nil ? "query" : "table"), "'query:' and 'table:' apply to 'sqlite:' and 'postgres:' sources only",
+                             fix: "remove it, or use 'sqlite:' or 'postgres:' instead of 'file:'")
             }
             let path = Paths.resolve(filePath, against: directory)
             if let format { return .file(path: path, format: format) }
@@ -221,6 +221,28 @@ package enum JobFileParser {
             if let guessed = byExtension[ext] { return .file(path: path, format: guessed) }
             reader.error(map.value("file"), "cannot tell the format of '\(filePath)' from its extension",
                          fix: "add 'format:' with one of 'csv', 'tsv', 'ndjson', 'json'")
+            return nil
+        }
+    }
+
+    /// `table:` or `query:` of a database source (SQLite, PostgreSQL).
+    static func parseSelection(_ map: YAMLReader.Map, query: String?, table: String?, reader: YAMLReader,
+                               sourceName: String) -> SQLiteSelection? {
+        switch (query, table) {
+        case (let q?, nil):
+            if q.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                reader.error(map.value("query"), "'source.query' is empty", fix: "write the SELECT that returns the rows")
+                return nil
+            }
+            return .query(q)
+        case (nil, let t?):
+            return .table(t)
+        case (nil, nil):
+            reader.error(map.node, "\(sourceName) needs 'table:' or 'query:'",
+                         fix: "add 'table: users' or 'query: SELECT …'")
+            return nil
+        case (_?, _?):
+            reader.error(map.keyNode("table"), "the source has both 'table:' and 'query:'", fix: "keep one of them")
             return nil
         }
     }
@@ -485,7 +507,8 @@ package enum JobFileParser {
 
     /// `${ENV_VAR}` or `{ file: path }`; an inline value is an error, and is never echoed back.
     static func parseSecret(_ map: YAMLReader.Map, _ key: String, reader: YAMLReader, directory: String,
-                            example: String, destination: String = "an mparticle destination") -> SecretReference? {
+                            example: String, destination: String = "an mparticle destination",
+                            section: String = "destination") -> SecretReference? {
         let fix = "write '\(key): ${\(example)}' and set that environment variable, or '\(key): { file: path/to/secret }'"
         guard let node = map.value(key) else {
             reader.error(map.node, "\(destination) needs '\(key):'", fix: fix)
@@ -499,19 +522,19 @@ package enum JobFileParser {
                 if !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }), !name.first!.isNumber {
                     return .environment(name)
                 }
-                reader.error(node, "'destination.\(key)' names an environment variable that is not a valid name", fix: fix)
+                reader.error(node, "'\(section).\(key)' names an environment variable that is not a valid name", fix: fix)
                 return nil
             }
             // Never quote the value: it may be the secret itself.
-            reader.error(node, "'destination.\(key)' is written inline; secrets must not be in job files", fix: fix)
+            reader.error(node, "'\(section).\(key)' is written inline; secrets must not be in job files", fix: fix)
             return nil
         case .mapping:
-            let inner = YAMLReader.Map(reader: reader, node: node, path: "destination.\(key)")
+            let inner = YAMLReader.Map(reader: reader, node: node, path: "\(section).\(key)")
             defer { inner.reportUnknownKeys(known: ["file"]) }
             guard let path = inner.string("file", required: true, fix: fix) else { return nil }
             return .file(Paths.resolve(path, against: directory))
         default:
-            reader.error(node, "'destination.\(key)' must be '${ENV_VAR}' or '{ file: path }', not a \(YAMLReader.kind(of: node))", fix: fix)
+            reader.error(node, "'\(section).\(key)' must be '${ENV_VAR}' or '{ file: path }', not a \(YAMLReader.kind(of: node))", fix: fix)
             return nil
         }
     }

@@ -131,7 +131,8 @@ extension PostgresEndpoint {
 
 /// A connection that could not be opened, said so that the user knows what to fix.
 package struct PostgresConnectError: Error, CustomStringConvertible {
-    package enum Kind: Sendable { case unreachable, credentials, missingDatabase, refused }
+    /// `notConfigured`: the password's variable or file is missing, so no login was tried.
+    package enum Kind: Sendable { case unreachable, notConfigured, credentials, missingDatabase, refused }
     package var message: String
     package var kind: Kind
     package init(_ message: String, kind: Kind) {

@@ -199,17 +199,17 @@ package struct PostgresEndpoint: Sendable, Equatable, CustomStringConvertible {
             return value
         case .reference(.environment(let name)):
             guard let value = environment[name], !value.isEmpty else {
-                throw PostgresConnectError("the password for \(serverPhrase) is read from the environment variable \(name), which is not set; export it before running the job", kind: .credentials)
+                throw PostgresConnectError("the password for \(serverPhrase) is read from the environment variable \(name), which is not set; export it before running the job", kind: .notConfigured)
             }
             return value
         case .reference(.file(let path)):
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw PostgresConnectError("the password for \(serverPhrase) is read from the file \(Paths.display(path)), which cannot be read; check it exists and is readable", kind: .credentials)
+                throw PostgresConnectError("the password for \(serverPhrase) is read from the file \(Paths.display(path)), which cannot be read; check it exists and is readable", kind: .notConfigured)
             }
             let value = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).first
                 .map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
             guard !value.isEmpty else {
-                throw PostgresConnectError("the password for \(serverPhrase) is read from the file \(Paths.display(path)), which is empty", kind: .credentials)
+                throw PostgresConnectError("the password for \(serverPhrase) is read from the file \(Paths.display(path)), which is empty", kind: .notConfigured)
             }
             return value
         }

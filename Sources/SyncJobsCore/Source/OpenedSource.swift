@@ -47,9 +47,14 @@ package struct SourceError: Error, CustomStringConvertible {
     /// there: the job is then invalid (exit code 2), and the diagnostic points at that key. Nil
     /// when the source fails for reasons of its own (a locked or unreadable database).
     package var jobKey: String?
-    package init(_ message: String, jobKey: String? = nil) {
+    /// The source could not be reached at all (a server that does not answer, a connection URL
+    /// variable that is not set): nothing was checked against it, so `jobs validate` warns rather
+    /// than fails. A run fails.
+    package var unreachable: Bool
+    package init(_ message: String, jobKey: String? = nil, unreachable: Bool = false) {
         self.message = message
         self.jobKey = jobKey
+        self.unreachable = unreachable
     }
     package var description: String { message }
 }
@@ -63,6 +68,8 @@ package enum SourceOpener {
             switch job.source {
             case .sqlite(let path, let selection):
                 return try SQLiteSource(path: path, selection: selection)
+            case .postgres(let spec):
+                return try PostgresSource(spec: spec, job: job)
             case .file(let path, let format):
                 return try FileSource(path: path, format: format, namedColumns: job.namedColumns,
                                       columnGroups: job.fmeImpressions == nil ? [] : FMEImpressionFields.columnGroups)

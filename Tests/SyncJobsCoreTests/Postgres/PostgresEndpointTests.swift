@@ -72,20 +72,3 @@ import Testing
         #expect(error?.message == "cannot connect to PostgreSQL at 127.0.0.1:\(port) (database 'warehouse'): connection refused; check the host and port, and that the server is running and accepts TCP connections from this machine")
     }
 }
-
-/// A loopback port nothing listens on: bound, then closed.
-func closedLoopbackPort() throws -> Int {
-    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    try withUnsafeMutablePointer(to: &address) { pointer in
-        try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-            guard bind(socket, raw, length) == 0, getsockname(socket, raw, &length) == 0 else { throw TestPostgresError("cannot bind a loopback port") }
-        }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
