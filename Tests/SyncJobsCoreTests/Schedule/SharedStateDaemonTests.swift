@@ -6,7 +6,7 @@ import Testing
 
 /// Several daemons on one PostgreSQL state and one jobs folder, on one manual clock: each fire
 /// time of each job runs exactly once, on one of them.
-@Suite(.enabled(if: TestPostgres.shouldRun, TestPostgres.skipNote))
+@Suite(.serialized, .enabled(if: TestPostgres.shouldRun, TestPostgres.skipNote))
 struct SharedStateDaemonTests {
     static let t0 = SchedulerTests.ms("2026-11-22T10:00:00Z")
     static let hour = SchedulerTests.hour

@@ -5,7 +5,7 @@ import Testing
 
 /// What only a PostgreSQL state does: locks that die with their connection, daemons that start
 /// together, and the messages of a state that cannot be reached.
-@Suite(.enabled(if: TestPostgres.shouldRun, TestPostgres.skipNote))
+@Suite(.serialized, .enabled(if: TestPostgres.shouldRun, TestPostgres.skipNote))
 struct PostgresStateTests {
     /// A daemon killed mid-run leaves its lock row, but its connection (and so its advisory
     /// lock) is gone: the next run takes the job over and marks the dead run interrupted.

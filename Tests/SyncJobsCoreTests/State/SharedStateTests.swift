@@ -6,7 +6,7 @@ import Testing
 
 /// The state's behaviour, once on SQLite and once on PostgreSQL (`--state postgres://…`): the
 /// same statements, the same answers. The PostgreSQL case needs a server (see `TestPostgres`).
-@Suite struct SharedStateTests {
+@Suite(.serialized) struct SharedStateTests {
     enum Backend: String, CustomTestStringConvertible, Sendable {
         case sqlite, postgres
         var testDescription: String { rawValue }
