@@ -16,6 +16,11 @@ let package = Package(
         // The mParticle destination's HTTP client; its NIO products also serve the loopback test server.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
+        // The daemon's HTTP face (`jobs daemon --listen`): the server, its metrics API and their export.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // The system libsqlite3, through pkg-config, as GRDB and SwiftPM bind it.
@@ -42,6 +47,22 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // The daemon's HTTP face: the status page, the JSON API, /metrics and the Looker Action Hub
+        // (Hummingbird 2), started by `jobs daemon --listen` as one more service of its group.
+        .target(
+            name: "SyncJobsHTTP",
+            dependencies: [
+                "SyncJobsCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         // In-process servers speaking the mParticle Events API and the Harness FME (Split) events API
@@ -64,6 +85,7 @@ let package = Package(
             name: "jobs",
             dependencies: [
                 "SyncJobsCore",
+                "SyncJobsHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
