@@ -110,6 +110,15 @@ let package = Package(
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")]
         ),
+        // The HTTP face through real HTTP on loopback, and in headless Chromium.
+        .testTarget(
+            name: "SyncJobsHTTPTests",
+            dependencies: ["SyncJobsHTTP", "SyncJobsCore", "SyncJobsTestSupport", "EventsAPIServer",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "JobsCLITests",
             // Depends on the executable so `swift test` builds the binary these tests run.

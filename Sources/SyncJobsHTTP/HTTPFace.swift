@@ -37,9 +37,16 @@ public enum DaemonServices {
     /// - Parameter onListening: called with the bound port once the server listens (port 0 picks one).
     public static func make(workspace: Workspace, maxParallel: Int, logger: Logger, http: HTTPFaceOptions?,
                             onListening: @escaping @Sendable (Int) -> Void = { _ in }) -> [any Service] {
+        make(workspace: workspace, maxParallel: maxParallel, logger: logger, http: http, clock: SystemClock(), onListening: onListening)
+    }
+
+    package static func make(workspace: Workspace, maxParallel: Int, logger: Logger, http: HTTPFaceOptions?, clock: any SyncClock,
+                             makeDestination: (@Sendable (JobDefinition) throws -> any Destination)? = nil,
+                             onListening: @escaping @Sendable (Int) -> Void = { _ in }) -> [any Service] {
         let registry = PrometheusCollectorRegistry()
         let metrics = SyncMetrics(factory: PrometheusMetricsFactory(registry: registry))
-        let daemon = Daemon(workspace: workspace, maxParallel: maxParallel, logger: logger, metrics: metrics)
+        let daemon = Daemon(workspace: workspace, maxParallel: maxParallel, logger: logger, clock: clock, makeDestination: makeDestination,
+                            metrics: metrics)
         guard let http else { return [daemon] }
         return [daemon, HTTPFace.application(daemon: daemon, options: http, registry: registry, metrics: metrics, logger: logger,
                                              onListening: onListening)]

@@ -37,11 +37,11 @@ package final class DaemonLive: Sendable {
 
     package init() {}
 
-    /// The loaded jobs, by name.
-    package var jobs: [Job] { state.withLock { $0.jobs.values.sorted { $0.name < $1.name } } }
+    /// The loaded jobs, in the order of their files (as `jobs status` lists them).
+    package var jobs: [Job] { state.withLock { $0.jobs.values.sorted { ($0.file, $0.name) < ($1.file, $1.name) } } }
     package func job(_ name: String) -> Job? { state.withLock { $0.jobs[name] } }
     package func definition(_ name: String) -> JobDefinition? { state.withLock { $0.definitions[name] } }
-    package var definitions: [JobDefinition] { state.withLock { $0.definitions.values.sorted { $0.name < $1.name } } }
+    package var definitions: [JobDefinition] { state.withLock { $0.definitions.values.sorted { ($0.filePath, $0.name) < ($1.filePath, $1.name) } } }
     package var invalidFiles: [InvalidFile] { state.withLock { $0.invalid.values.sorted { $0.file < $1.file } } }
 
     /// Replaces what the daemon has loaded (after it looked at the job files), keeping the runs in
