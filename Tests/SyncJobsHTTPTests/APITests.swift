@@ -12,7 +12,7 @@ import Testing
         #expect(run.status == 202)
         _ = try await face.runs("shop-users-full") { $0.first?.status == .succeeded }
 
-        let now = FaceClock().now()
+        let now = faceClock.now()
         let status = CapturedOutput()
         #expect(StatusCommand.execute(workspace: face.workspace, job: nil, json: true, output: status, now: now) == .ok)
         #expect(try await face.get("/api/jobs").body == status.stdout + "\n")

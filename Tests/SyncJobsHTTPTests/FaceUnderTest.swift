@@ -13,6 +13,9 @@ import SyncJobsTestSupport
 /// so nothing fires by itself and incremental jobs read all their rows.
 let faceNow: Int64 = 1_794_268_800_000
 
+/// The one clock of the tests and their daemons (its elapsed time counts from its creation).
+let faceClock = FaceClock()
+
 /// Real time for waits, the calendar of `faceNow`.
 struct FaceClock: SyncClock {
     private let real = SystemClock()
@@ -43,7 +46,7 @@ final class FaceUnderTest: @unchecked Sendable {
         let workspace = Workspace.resolve(jobsDirectory: project.path("jobs"), statePath: project.path(".jobs/state.db"))
         let options = HTTPFaceOptions(host: host, port: 0, token: Self.token, tokenSource: "the file token.txt", lookerEventsURL: lookerEventsURL)
         let listening = Mutex<Int?>(nil)
-        let services = DaemonServices.make(workspace: workspace, maxParallel: 2, logger: logs.logger, http: options, clock: FaceClock(),
+        let services = DaemonServices.make(workspace: workspace, maxParallel: 2, logger: logs.logger, http: options, clock: faceClock,
                                            onListening: { port in listening.withLock { $0 = port } })
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
