@@ -23,19 +23,19 @@ enum JobPage {
         body += "<dl><dt>Type</dt><dd>\(job.kind.rawValue), \(PageKit.escape(JobDescription.sync(job)))</dd>"
         body += "<dt>Source</dt><dd>\(PageKit.escape(JobDescription.source(job)))</dd>"
         body += "<dt>Destination</dt><dd>\(PageKit.escape(JobDescription.destination(job)))</dd>"
-        body += "<dt>Schedule</dt><dd>\(PageKit.escape(StatusPage.text(report["schedule"])))</dd>"
+        body += "<dt>Schedule</dt><dd>\(PageKit.escape(JobDescription.schedule(job, report: report)))</dd>"
         body += "<dt>Next run</dt><dd data-field=\"next\">\(PageKit.escape(next))</dd>"
         body += "<dt>Checkpoint</dt><dd data-field=\"checkpoint\">\(PageKit.escape(StatusPage.checkpoint(report)))</dd>"
         body += "<dt>Failed rows waiting for retry</dt><dd data-field=\"failed\">\(Format.count(StatusPage.int(report["failed_rows"]?["pending"])))</dd>"
-        body += "<dt>File</dt><dd><code>\(PageKit.escape(Paths.display(job.filePath)))</code></dd></dl>"
+        body += "<dt>File</dt><dd><code>\(PageKit.escape(JobDescription.display(job.filePath, job)))</code></dd></dl>"
         if !warnings.isEmpty {
             body += "<h2>Warnings</h2><ul class=\"problems\">" + warnings.map { "<li>\(PageKit.escape($0.description))</li>" }.joined() + "</ul>"
         }
-        body += "<h2>Rows per run</h2><div class=\"chart\">\(RunChart.svg(runs))</div>"
+        body += "<h2>Rows per run <small class=\"muted\">(last \(historyLength) runs: sent, rejected)</small></h2><div class=\"chart\" id=\"chart\">\(RunChart.svg(runs))</div>"
         body += "<h2>History</h2><table><thead><tr><th>Run</th><th>Status</th><th>Started</th><th class=\"num\">Read</th><th class=\"num\">Sent</th><th class=\"num\">Rejected</th><th>Error</th></tr></thead><tbody id=\"history\">"
         body += runs.isEmpty ? "<tr><td colspan=\"7\" class=\"muted\">No runs yet.</td></tr>" : runs.map(historyRow).joined()
         body += "</tbody></table>"
-        body += "<h2>Latest rejected rows</h2>"
+        body += "<h2>Latest rejected rows</h2><div id=\"rejected\">"
         if rejected.rows.isEmpty {
             body += "<p class=\"muted\">None.</p>"
         } else {
@@ -45,21 +45,22 @@ enum JobPage {
             }
             body += "</tbody></table><p class=\"muted\">\(Format.count(rejected.total)) rejected rows in all.</p>"
         }
+        body += "</div>"
         let script = PageKit.commonScript + "const JOB=\(JSONWriter.compact(.string(job.name)));" + Self.script
         return PageKit.layout(title: "\(job.name) · syncjobs", body: body, script: script, signedIn: csrf != nil, csrf: csrf)
     }
 
     /// A job file the daemon left out: its problems, as `jobs validate` lists them.
-    static func renderInvalid(_ file: DaemonLive.InvalidFile, signedIn: Bool) -> String {
+    static func renderInvalid(_ file: DaemonLive.InvalidFile, root: String, signedIn: Bool) -> String {
         var body = "<p><a href=\"/\">← all jobs</a></p><h1>\(PageKit.escape(fileStem(file.file))) \(PageKit.badge("failing", "does not validate"))</h1>"
-        body += "<p><code>\(PageKit.escape(Paths.display(file.file)))</code> is left out of the schedule until it validates. Its problems:</p>"
-        body += "<ul class=\"problems\">" + file.problems.map { "<li>\(PageKit.escape($0))</li>" }.joined() + "</ul>"
+        body += "<p><code>\(PageKit.escape(PageKit.relative(file.file, root)))</code> is left out of the schedule until it validates. Its problems:</p>"
+        body += "<ul class=\"problems\">" + file.problems.map { "<li>\(PageKit.escape(PageKit.relative($0, root)))</li>" }.joined() + "</ul>"
         return PageKit.layout(title: "\(fileStem(file.file)) · syncjobs", body: body, script: "", signedIn: signedIn, csrf: nil)
     }
 
     static func historyRow(_ run: RunRecord) -> String {
         "<tr data-run=\"\(run.id)\"><td data-label=\"Run\">#\(run.id) <small>\(PageKit.escape(run.trigger))</small></td><td data-label=\"Status\">\(PageKit.badge(run.status.rawValue))</td>"
-            + "<td data-label=\"Started\">\(Timestamp.format(millis: run.startedAt))</td><td class=\"num\" data-label=\"Read\">\(Format.count(run.counts.rowsRead))</td>"
+            + "<td data-label=\"Started\">\(PageKit.instant(run.startedAt))</td><td class=\"num\" data-label=\"Read\">\(Format.count(run.counts.rowsRead))</td>"
             + "<td class=\"num\" data-label=\"Sent\">\(Format.count(run.counts.rowsSent))</td><td class=\"num\" data-label=\"Rejected\">\(Format.count(run.counts.rowsRejected))</td>"
             + "<td data-label=\"Error\">\(PageKit.escape(run.error ?? ""))</td></tr>"
     }
@@ -87,7 +88,7 @@ enum JobPage {
     /// Redraws the state and the history from the API while the page is open.
     static let script = """
     function row(x){return '<tr data-run="'+x.id+'"><td data-label="Run">#'+x.id+' <small>'+esc(x.trigger)+'</small></td><td data-label="Status">'+badge(x.status)+
-      '</td><td data-label="Started">'+esc(x.started_at)+'</td><td class="num" data-label="Read">'+fmt(x.rows_read)+'</td><td class="num" data-label="Sent">'+fmt(x.rows_sent)+
+      '</td><td data-label="Started">'+esc(when(x.started_at))+'</td><td class="num" data-label="Read">'+fmt(x.rows_read)+'</td><td class="num" data-label="Sent">'+fmt(x.rows_sent)+
       '</td><td class="num" data-label="Rejected">'+fmt(x.rows_rejected)+'</td><td data-label="Error">'+esc(x.error)+'</td></tr>'}
     async function poll(){try{const p='/api/jobs/'+encodeURIComponent(JOB);
       const [r,runs,d]=await Promise.all([getJSON(p),getJSON(p+'/runs?limit=30'),getJSON('/api/daemon')]);
@@ -95,7 +96,11 @@ enum JobPage {
       document.querySelector('[data-field=state]').innerHTML=badge(s,dt);
       document.querySelector('[data-field=checkpoint]').textContent=r.checkpoint?r.checkpoint.iterator+' = '+r.checkpoint.value:'—';
       document.querySelector('[data-field=failed]').textContent=fmt(r.failed_rows.pending);
-      if(runs.length)document.getElementById('history').innerHTML=runs.map(row).join('');
+      const shown=document.getElementById('history').dataset.shown;const key=runs.map(x=>x.id+x.status+x.rows_read).join();
+      if(runs.length&&shown!==key){document.getElementById('history').innerHTML=runs.map(row).join('');document.getElementById('history').dataset.shown=key;
+        const c=await fetch('/jobs/'+encodeURIComponent(JOB)+'/chart.svg',{credentials:'same-origin'});if(c.ok)document.getElementById('chart').innerHTML=await c.text()}
+      const rj=r.rejected_rows.recent;if(rj.length)document.getElementById('rejected').innerHTML='<table><thead><tr><th>Run</th><th>Row</th><th>Reason</th></tr></thead><tbody>'+
+        rj.map(x=>'<tr><td>#'+x.run+'</td><td class="num">'+x.row+'</td><td>'+esc(x.reason)+'</td></tr>').join('')+'</tbody></table><p class="muted">'+fmt(r.rejected_rows.total)+' rejected rows in all.</p>';
       clearTimeout(window.pollTimer);window.pollTimer=setTimeout(poll,s==='running'?1000:3000)}catch(e){window.pollTimer=setTimeout(poll,5000)}}
     window.pollTimer=setTimeout(poll,1000);
     """

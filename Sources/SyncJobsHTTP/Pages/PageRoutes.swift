@@ -13,7 +13,7 @@ struct PageRoutes: Sendable {
                 let rows = try face.live.definitions.map { job in
                     StatusPage.Row(job: job, report: try StatusCommand.jsonReport(job, state: state, now: face.now()), live: face.live.job(job.name))
                 }
-                return StatusPage.render(rows: rows, invalid: face.live.invalidFiles, signedIn: csrf != nil, csrf: face.access.csrf, now: face.now())
+                return StatusPage.render(rows: rows, invalid: face.live.invalidFiles, root: root, signedIn: csrf != nil, csrf: face.access.csrf, now: face.now())
             }
         }
         router.get("jobs/:name") { request, context -> Response in
@@ -21,7 +21,7 @@ struct PageRoutes: Sendable {
             return try page(request) { state, csrf in
                 guard let job = face.live.definition(name) else {
                     if let file = face.live.invalidFiles.first(where: { JobPage.fileStem($0.file) == name }) {
-                        return JobPage.renderInvalid(file, signedIn: csrf != nil)
+                        return JobPage.renderInvalid(file, root: root, signedIn: csrf != nil)
                     }
                     throw HTTPError(.notFound, message: "no job named '\(name)' is loaded by this daemon")
                 }
@@ -32,6 +32,16 @@ struct PageRoutes: Sendable {
                                       live: face.live.job(name), csrf: csrf,
                                       flash: request.uri.queryParameters["done"].map(String.init))
             }
+        }
+        router.get("jobs/:name/chart.svg") { request, context -> Response in
+            let name = context.parameters.get("name") ?? ""
+            if let refusal = face.access.mayRead(request) {
+                let (status, text) = face.access.message(refusal)
+                return .text(text, status: status)
+            }
+            guard face.live.definition(name) != nil else { return .text("no job named '\(name)'", status: .notFound) }
+            let runs = try face.daemon.workspace.openState().runs(job: name, limit: JobPage.historyLength)
+            return .text(RunChart.svg(runs), type: "image/svg+xml")
         }
         for action in DaemonControlAction.allCases {
             router.post("jobs/:name/\(action.rawValue)") { request, context -> Response in
@@ -59,6 +69,9 @@ struct PageRoutes: Sendable {
             ])
         }
     }
+
+    /// The project folder: the jobs folder's parent, which paths on the pages are relative to.
+    private var root: String { (face.daemon.workspace.jobsDirectory as NSString).deletingLastPathComponent }
 
     /// A page read: allowed by `Access.mayRead`; the body gets the CSRF token when signed in.
     private func page(_ request: Request, _ body: (StateStore, String?) throws -> String) throws -> Response {

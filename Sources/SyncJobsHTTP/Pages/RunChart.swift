@@ -6,9 +6,9 @@ enum RunChart {
     static func svg(_ runs: [RunRecord]) -> String {
         let runs = Array(runs.prefix(30).reversed())
         guard !runs.isEmpty else { return "<p class=\"muted\">No runs yet.</p>" }
-        let width = 600.0, height = 160.0, top = 14.0, bottom = 22.0, left = 44.0
+        let width = 900.0, height = 150.0, top = 14.0, bottom = 22.0, left = 48.0
         let peak = max(1, runs.map { $0.counts.rowsSent + $0.counts.rowsRejected }.max() ?? 1)
-        let slot = (width - left) / Double(max(runs.count, 10))
+        let slot = (width - left) / Double(max(runs.count, 30))
         let scale = (height - top - bottom) / Double(peak)
         var svg = "<svg viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" role=\"img\" aria-label=\"Rows per run, last \(runs.count) runs\">"
         svg += "<text x=\"\(Int(left) - 6)\" y=\"\(Int(top) + 4)\" text-anchor=\"end\" font-size=\"11\" fill=\"#667085\">\(Format.count(peak))</text>"

@@ -8,13 +8,13 @@ enum StatusPage {
         var live: DaemonLive.Job?
     }
 
-    static func render(rows: [Row], invalid: [DaemonLive.InvalidFile], signedIn: Bool, csrf: String, now: Int64) -> String {
+    static func render(rows: [Row], invalid: [DaemonLive.InvalidFile], root: String, signedIn: Bool, csrf: String, now: Int64) -> String {
         var body = "<h1>Sync jobs</h1><p id=\"flash\" class=\"flash\" hidden></p>"
         if !invalid.isEmpty {
             body += "<h2>Job files that do not validate</h2><div class=\"problems\">"
             for file in invalid {
-                body += "<p><a href=\"/jobs/\(PageKit.segment(JobPage.fileStem(file.file)))\"><code>\(PageKit.escape(Paths.display(file.file)))</code></a> is left out until it validates:</p><ul>"
-                body += file.problems.map { "<li>\(PageKit.escape($0))</li>" }.joined() + "</ul>"
+                body += "<p><a href=\"/jobs/\(PageKit.segment(JobPage.fileStem(file.file)))\"><code>\(PageKit.escape(PageKit.relative(file.file, root)))</code></a> is left out until it validates:</p><ul>"
+                body += file.problems.map { "<li>\(PageKit.escape(PageKit.relative($0, root)))</li>" }.joined() + "</ul>"
             }
             body += "</div>"
         }
@@ -33,7 +33,7 @@ enum StatusPage {
         var html = "<tr data-job=\"\(name)\"><td data-label=\"Job\"><a href=\"/jobs/\(path)\"><strong>\(name)</strong></a><small>\(job.kind.rawValue), \(PageKit.escape(JobDescription.sync(job)))</small></td>"
         html += "<td data-label=\"Source → destination\">\(PageKit.escape(JobDescription.source(job)))<small>→ \(PageKit.escape(JobDescription.destination(job)))</small></td>"
         let next = row.live?.nextFire.map { "next " + PageKit.escape(PageKit.when($0, zone: job.schedule.timezone)) } ?? ""
-        html += "<td data-label=\"Schedule\">\(PageKit.escape(text(row.report["schedule"])))<small data-field=\"next\">\(next)</small></td>"
+        html += "<td data-label=\"Schedule\">\(PageKit.escape(JobDescription.schedule(job, report: row.report)))<small data-field=\"next\">\(next)</small></td>"
         let (state, detail) = JobPage.state(report: row.report, live: row.live)
         html += "<td data-label=\"State\" data-field=\"state\">\(PageKit.badge(state, detail))</td>"
         html += "<td data-label=\"Last run\" data-field=\"last\">\(lastRun(row.report))</td>"
@@ -46,7 +46,8 @@ enum StatusPage {
     static func lastRun(_ report: Value) -> String {
         guard case .array(let runs)? = report["runs"], let run = runs.first else { return "<span class=\"muted\">no runs yet</span>" }
         let status = text(run["status"])
-        return "\(PageKit.badge(status)) <span>\(PageKit.escape(text(run["started_at"])))</span><small>#\(int(run["id"])) \(PageKit.escape(text(run["trigger"]))): read \(Format.count(int(run["rows_read"]))), sent \(Format.count(int(run["rows_sent"]))), rejected \(Format.count(int(run["rows_rejected"])))</small>"
+        let started = Timestamp.parseMillis(text(run["started_at"])).map(PageKit.instant) ?? text(run["started_at"])
+        return "\(PageKit.badge(status)) <span>\(PageKit.escape(started))</span><small>#\(int(run["id"])) \(PageKit.escape(text(run["trigger"]))): read \(Format.count(int(run["rows_read"]))), sent \(Format.count(int(run["rows_sent"]))), rejected \(Format.count(int(run["rows_rejected"])))</small>"
     }
 
     static func checkpoint(_ report: Value) -> String {
@@ -71,7 +72,7 @@ enum StatusPage {
     /// Redraws the state, last run, checkpoint and failed rows of each row from the API.
     static let script = """
     function lastRun(r){if(!r.runs.length)return '<span class="muted">no runs yet</span>';const x=r.runs[0];
-      return badge(x.status)+' <span>'+esc(x.started_at)+'</span><small>#'+x.id+' '+esc(x.trigger)+': read '+fmt(x.rows_read)+', sent '+fmt(x.rows_sent)+', rejected '+fmt(x.rows_rejected)+'</small>'}
+      return badge(x.status)+' <span>'+esc(when(x.started_at))+'</span><small>#'+x.id+' '+esc(x.trigger)+': read '+fmt(x.rows_read)+', sent '+fmt(x.rows_sent)+', rejected '+fmt(x.rows_rejected)+'</small>'}
     async function poll(){try{const [jobs,d]=await Promise.all([getJSON('/api/jobs'),getJSON('/api/daemon')]);
       const live=Object.fromEntries(d.jobs.map(j=>[j.job,j]));let busy=false;
       for(const r of jobs){const tr=document.querySelector('tr[data-job="'+CSS.escape(r.job)+'"]');if(!tr)continue;const l=live[r.job];
