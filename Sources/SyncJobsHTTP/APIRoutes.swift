@@ -21,12 +21,14 @@ struct APIRoutes: Sendable {
         }
         router.get("api/jobs/:name/runs") { request, context -> Response in
             try read(request) { state in
-                guard let job = job(context) else { return notFound(context) }
+                // The Looker Action Hub's runs have no job file, but a history.
+                let name = context.parameters.get("name") ?? ""
+                guard job(context) != nil || name == JobDefinition.lookerActionName else { return notFound(context) }
                 let limitText = request.uri.queryParameters["limit"].map(String.init) ?? "20"
                 guard let limit = Int(limitText), limit >= 1 else {
                     return .error(.badRequest, "limit must be a whole number of 1 or more; got \(limitText)")
                 }
-                return .json(.array(try state.runs(job: job.name, limit: limit).map(HistoryCommand.record)))
+                return .json(.array(try state.runs(job: name, limit: limit).map(HistoryCommand.record)))
             }
         }
         router.get("api/daemon") { request, _ -> Response in

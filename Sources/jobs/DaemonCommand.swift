@@ -40,7 +40,9 @@ struct Daemon: AsyncParsableCommand {
             http = try listen.map { try HTTPFaceOptions.resolve(listen: $0, tokenFile: tokenFile, tokenEnv: tokenEnv,
                                                                 lookerEventsURL: lookerEventsURL, workspace: options.workspace) }
         } catch {
-            throw ValidationError("\(error)")
+            StandardOutput().err("\(error)")
+            try finish(.invalid)
+            return
         }
         let services = DaemonServices.make(workspace: options.workspace, maxParallel: Int(maxParallel) ?? 4, logger: logger, http: http)
         var configuration = ServiceGroupConfiguration(

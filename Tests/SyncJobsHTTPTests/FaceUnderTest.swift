@@ -8,6 +8,11 @@ import Synchronization
 import SyncJobsCore
 import SyncJobsHTTP
 import SyncJobsTestSupport
+import Testing
+
+/// Every suite of this target, one daemon at a time: each test starts a daemon with its HTTP
+/// server, and many at once on two cores starve each other.
+@Suite(.serialized) enum HTTPFaceTests {}
 
 /// 2026-11-10T00:00:00Z: after the shipped examples' data, before their schedules start (Nov 15),
 /// so nothing fires by itself and incremental jobs read all their rows.
@@ -53,11 +58,11 @@ final class FaceUnderTest: @unchecked Sendable {
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })))
         self.group = group
         task = Task { try await group.run() }
-        guard try await waitUntil(timeout: .seconds(20), { listening.withLock { $0 } != nil }) else { throw FaceError("the server did not start listening") }
+        guard try await waitUntil(timeout: .seconds(90), { listening.withLock { $0 } != nil }) else { throw FaceError("the server did not start listening") }
         port = listening.withLock { $0 } ?? 0
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
         // The daemon has loaded the jobs once /api/daemon lists them.
-        let loaded = try? await waitFor(.seconds(20)) { try await self.get("/api/daemon", headers: Self.bearer).body.contains("\"shop-users-full\"") }
+        let loaded = try? await waitFor(.seconds(90)) { try await self.get("/api/daemon", headers: Self.bearer).body.contains("\"shop-users-full\"") }
         guard loaded == true else {
             try await stop()
             throw FaceError("the daemon did not load the shipped jobs")
@@ -112,7 +117,7 @@ final class FaceUnderTest: @unchecked Sendable {
     func runs(_ job: String, until condition: @escaping ([RunRecord]) -> Bool) async throws -> [RunRecord] {
         let workspace = self.workspace
         var found: [RunRecord] = []
-        _ = try await waitFor(.seconds(30)) {
+        _ = try await waitFor(.seconds(90)) {
             found = (try? workspace.openState().runs(job: job, limit: 50)) ?? []
             return condition(found)
         }
