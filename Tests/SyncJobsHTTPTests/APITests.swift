@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SyncJobsCore
 import SyncJobsHTTP
 import SyncJobsTestSupport
@@ -78,6 +79,39 @@ extension HTTPFaceTests {
             #expect(unknown.status == 404)
             #expect(unknown.json?["message"] == .string("no job named 'nope' is loaded by this daemon"))
             try await face.stop()
+        }
+
+        @Test func retryResendsTheRowsMParticleRefused() async throws {
+            let refusing = Mutex(true)
+            let server = try await startEventsAPI { configuration in
+                configuration.apiKey = "k-1"
+                configuration.apiSecret = "s-1"
+                configuration.refuse = { info in refusing.withLock { $0 } && info.customerID == "C00003" ? "blocked for now" : nil }
+            }
+            let face = try await FaceUnderTest { project in
+                try FileManager.default.createDirectory(atPath: project.path("secrets"), withIntermediateDirectories: true)
+                try "k-1\n".write(toFile: project.path("secrets/key"), atomically: true, encoding: .utf8)
+                try "s-1\n".write(toFile: project.path("secrets/secret"), atomically: true, encoding: .utf8)
+                try String(contentsOfFile: project.path("jobs/shop-users-full.yaml"), encoding: .utf8)
+                    .replacingOccurrences(of: "name: shop-users-full", with: "name: mp-users")
+                    .replacingOccurrences(of: "  type: file\n  path: ../out/shop-users-full.ndjson\n", with: "  type: mparticle\n  url: \(server.baseURL)\n  api_key: { file: ../secrets/key }\n  api_secret: { file: ../secrets/secret }\n")
+                    .write(toFile: project.path("jobs/mp-users.yaml"), atomically: true, encoding: .utf8)
+            }
+            #expect(try await face.post("/api/jobs/mp-users/run", headers: FaceUnderTest.bearer).status == 202)
+            _ = try await face.runs("mp-users") { $0.first?.status == .succeeded }
+            #expect(try await face.get("/api/jobs/mp-users").json?["failed_rows"]?["pending"] == .int(1))
+            refusing.withLock { $0 = false }
+            let retry = try await face.post("/api/jobs/mp-users/retry", headers: FaceUnderTest.bearer)
+            #expect(retry.status == 202)
+            #expect(retry.json?["message"] == .string("mp-users: retry started (trigger retry)"))
+            let runs = try await face.runs("mp-users") { $0.count == 2 && $0.first?.status == .succeeded }
+            #expect(runs.map(\.trigger) == ["retry", "api"])
+            #expect(runs.first?.counts.rowsSent == 1)
+            _ = try await waitFor(.seconds(10)) { try await face.get("/api/jobs/mp-users").json?["failed_rows"]?["pending"] == .int(0) }
+            #expect(try await face.get("/api/jobs/mp-users").json?["failed_rows"]?["pending"] == .int(0))
+            #expect(server.acceptedBatches.filter { $0.contains("\"C00003\"") }.count == 1)
+            try await face.stop()
+            try await server.stop()
         }
 
         @Test func changesNeedTheToken() async throws {
