@@ -21,6 +21,11 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         // postgres-nio's TLS contexts (sslmode=prefer/require/verify-full); already built for it.
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
+        // The daemon's HTTP face (`jobs daemon --listen`): the server, its metrics API and their export.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // The system libsqlite3, through pkg-config, as GRDB and SwiftPM bind it.
@@ -49,6 +54,22 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // The daemon's HTTP face: the status page, the JSON API, /metrics and the Looker Action Hub
+        // (Hummingbird 2), started by `jobs daemon --listen` as one more service of its group.
+        .target(
+            name: "SyncJobsHTTP",
+            dependencies: [
+                "SyncJobsCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         // In-process servers speaking the mParticle Events API and the Harness FME (Split) events API
@@ -71,6 +92,7 @@ let package = Package(
             name: "jobs",
             dependencies: [
                 "SyncJobsCore",
+                "SyncJobsHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -95,6 +117,15 @@ let package = Package(
             dependencies: ["SyncJobsCore", "SyncJobsTestSupport", "CSQLite", "EventsAPIServer",
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")]
+        ),
+        // The HTTP face through real HTTP on loopback, and in headless Chromium.
+        .testTarget(
+            name: "SyncJobsHTTPTests",
+            dependencies: ["SyncJobsHTTP", "SyncJobsCore", "SyncJobsTestSupport", "EventsAPIServer",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "JobsCLITests",

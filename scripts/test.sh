@@ -18,6 +18,13 @@ if ((${#packages[@]})); then
     apt-get update -qq
     apt-get install -y -qq "${packages[@]}"
 fi
+# The browser test drives Debian's headless Chromium over WebDriver; here it must run, not skip.
+if ! command -v chromedriver >/dev/null && command -v apt-get >/dev/null; then
+    echo "installing chromium chromium-driver (needed by the browser test)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+fi
+export SYNCJOBS_BROWSER_TEST=required
+
 if ! has_jsonschema; then
     echo "installing jsonschema with pip (needed by the tests)"
     python3 -m pip install --quiet jsonschema || python3 -m pip install --quiet --user jsonschema

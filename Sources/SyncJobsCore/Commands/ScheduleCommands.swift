@@ -110,7 +110,7 @@ public enum HistoryCommand {
         }
     }
 
-    static func record(_ run: RunRecord) -> Value {
+    package static func record(_ run: RunRecord) -> Value {
         func text(_ s: String?) -> Value { s.map(Value.string) ?? .null }
         // Only destinations that skip events (FME) have this, so other histories read as before.
         let skipped: [Value.ObjectEntry] = run.counts.eventsSkipped.isEmpty ? [] : [.init("events_skipped", .object(

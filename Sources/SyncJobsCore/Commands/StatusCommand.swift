@@ -27,29 +27,16 @@ public enum StatusCommand {
             var reports: [Value] = []
             var text: [String] = []
             for job in jobs {
-                let checkpoint = try state.checkpoint(job: job.name)
-                let runs = try state.runs(job: job.name, limit: recentRuns)
-                let rejected = try state.rejectedRows(job: job.name, limit: recentRejected)
-                let active = try state.activeRun(job: job.name)
-                let schedule = try state.scheduleState(job: job.name)
-                let next = schedule.paused ? nil : ScheduleCommand.nextRun(job.schedule, state: schedule, now: now)
-                let failed = try state.failedCounts(job: job.name)
                 if json {
-                    var entry = report(job, checkpoint: checkpoint, runs: runs, rejected: rejected, active: active)
-                    if case .object(var entries) = entry {
-                        entries.insert(contentsOf: [
-                            .init("schedule", .string(ScheduleCommand.describe(job.schedule, now: now))),
-                            .init("paused", .bool(schedule.paused)),
-                            .init("next_run", next.map { .string(Timestamp.format(millis: $0)) } ?? .null),
-                        ], at: 3)
-                        entries.append(.init("failed_rows", .object([
-                            .init("pending", .int(Int64(failed.refused + failed.undelivered))),
-                            .init("refused", .int(Int64(failed.refused))), .init("undelivered", .int(Int64(failed.undelivered))),
-                        ])))
-                        entry = .object(entries)
-                    }
-                    reports.append(entry)
+                    reports.append(try jsonReport(job, state: state, now: now))
                 } else {
+                    let checkpoint = try state.checkpoint(job: job.name)
+                    let runs = try state.runs(job: job.name, limit: recentRuns)
+                    let rejected = try state.rejectedRows(job: job.name, limit: recentRejected)
+                    let active = try state.activeRun(job: job.name)
+                    let schedule = try state.scheduleState(job: job.name)
+                    let next = schedule.paused ? nil : ScheduleCommand.nextRun(job.schedule, state: schedule, now: now)
+                    let failed = try state.failedCounts(job: job.name)
                     var block = lines(job, checkpoint: checkpoint, runs: runs, rejected: rejected, active: active)
                     let when = schedule.paused ? "paused ('jobs resume \(job.name)' to resume)"
                         : next.map { $0 <= now ? "next run due now" : "next run \(Timestamp.format(millis: $0))" } ?? "no run scheduled"
@@ -70,6 +57,26 @@ public enum StatusCommand {
             output.err("\(error)")
             return .runFailed
         }
+    }
+
+    /// One job's `jobs status --json` object. The daemon's HTTP API answers with the same builder.
+    package static func jsonReport(_ job: JobDefinition, state: StateStore, now: Int64) throws -> Value {
+        let schedule = try state.scheduleState(job: job.name)
+        let next = schedule.paused ? nil : ScheduleCommand.nextRun(job.schedule, state: schedule, now: now)
+        let failed = try state.failedCounts(job: job.name)
+        let entry = report(job, checkpoint: try state.checkpoint(job: job.name), runs: try state.runs(job: job.name, limit: recentRuns),
+                           rejected: try state.rejectedRows(job: job.name, limit: recentRejected), active: try state.activeRun(job: job.name))
+        guard case .object(var entries) = entry else { return entry }
+        entries.insert(contentsOf: [
+            .init("schedule", .string(ScheduleCommand.describe(job.schedule, now: now))),
+            .init("paused", .bool(schedule.paused)),
+            .init("next_run", next.map { .string(Timestamp.format(millis: $0)) } ?? .null),
+        ], at: 3)
+        entries.append(.init("failed_rows", .object([
+            .init("pending", .int(Int64(failed.refused + failed.undelivered))),
+            .init("refused", .int(Int64(failed.refused))), .init("undelivered", .int(Int64(failed.undelivered))),
+        ])))
+        return .object(entries)
     }
 
     static func lines(_ job: JobDefinition, checkpoint: Checkpoint?, runs: [RunRecord], rejected: RejectedRows,

@@ -16,20 +16,26 @@ import ServiceLifecycle
 /// The loop has its own state connection; each run opens another, because a connection belongs
 /// to one task (`StateStore` is not Sendable).
 public final class Daemon: Service {
-    let workspace: Workspace
+    package let workspace: Workspace
     let maxParallel: Int
     let logger: Logger
     /// How often job files are looked at for changes, in milliseconds of `clock`.
     let reloadMillis: Int64
     let clock: any SyncClock
     let makeDestination: @Sendable (JobDefinition) throws -> any Destination
+    /// Run counts, request latencies and last successes for `/metrics`; nil records nothing.
+    let metrics: SyncMetrics?
+    let inbox = DaemonInbox()
+    /// What runs now, what is loaded and what fires next, for the HTTP face.
+    package let live = DaemonLive()
 
     public convenience init(workspace: Workspace, maxParallel: Int, logger: Logger) {
         self.init(workspace: workspace, maxParallel: maxParallel, logger: logger, reloadInterval: .seconds(2))
     }
 
     package init(workspace: Workspace, maxParallel: Int, logger: Logger, reloadInterval: Duration = .seconds(2),
-                 clock: any SyncClock = SystemClock(), makeDestination: (@Sendable (JobDefinition) throws -> any Destination)? = nil) {
+                 clock: any SyncClock = SystemClock(), makeDestination: (@Sendable (JobDefinition) throws -> any Destination)? = nil,
+                 metrics: SyncMetrics? = nil) {
         self.workspace = workspace
         self.maxParallel = max(1, maxParallel)
         self.logger = logger
@@ -37,21 +43,28 @@ public final class Daemon: Service {
         self.reloadMillis = max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
         self.clock = clock
         let statePath = workspace.statePath
-        self.makeDestination = makeDestination ?? { job in try DestinationFactory.make(for: job, statePath: statePath, logger: logger) }
+        let make = makeDestination ?? { job in try DestinationFactory.make(for: job, statePath: statePath, logger: logger) }
+        if let metrics {
+            self.makeDestination = { job in metrics.timed(try make(job), destination: job.destination.typeName) }
+        } else {
+            self.makeDestination = make
+        }
+        self.metrics = metrics
     }
 
-    func now() -> Int64 { clock.now() }
+    package func now() -> Int64 { clock.now() }
 
     /// What the daemon knows about each job file, to notice changes.
     struct LoadedFile {
         var modified: Date
         var size: Int
         var job: JobDefinition?
+        /// Why the file was left out (it does not validate), for the status page.
+        var problems: [String] = []
     }
 
     public func run() async throws {
         let state = try workspace.openState()
-        let inbox = DaemonInbox()
         logger.notice("Daemon started", metadata: ["jobs": "\(Paths.display(workspace.jobsDirectory))", "max_parallel": "\(maxParallel)"])
 
         try await withGracefulShutdownHandler {
@@ -68,31 +81,39 @@ public final class Daemon: Service {
                         running -= 1
                         settle(ended, &machine)
                     }
+                    for control in inbox.takeControls() {
+                        handle(control, &machine, definitions: definitions, running: &running, state: state, group: &group)
+                    }
                     // (A wall clock set back by more than the interval does not postpone the check.)
                     if now() >= nextFileCheck || nextFileCheck - now() > reloadMillis {
                         reload(&files, &definitions, &machine, state: state)
+                        live.loaded(definitions, invalid: files.filter { !$0.value.problems.isEmpty }
+                            .map { DaemonLive.InvalidFile(file: $0.key, problems: $0.value.problems) }, machine: machine, now: now())
                         nextFileCheck = now() + reloadMillis
                     }
                     let now = self.now()
                     for case .start(let name, let fireTime, let fireCount) in machine.due(now: now, capacity: maxParallel - running) {
                         guard let job = definitions[name] else { continue }
                         running += 1
+                        live.started(name, trigger: "scheduled", at: now)
                         let options = RunOptions(trigger: "scheduled", now: now, fireTime: fireTime, fireCount: fireCount)
                         group.addTask { [self] in
-                            let outcome = await runScheduled(job, options: options)
+                            let outcome = await runJob(job, options: options)
                             inbox.post(.init(job: name, outcome: outcome))
                         }
                     }
                     // Sleep until the next fire or retry time, the next look at the job files, a
                     // run ending, or shutdown. With every slot taken, only a run ending frees one.
+                    live.scheduled(machine, now: self.now())
                     let wake = running >= maxParallel ? nil : machine.nextWake(now: self.now())
                     await sleep(until: wake, fileCheck: nextFileCheck, inbox: inbox)
                 }
                 logger.notice("Daemon stopping: no new runs; waiting for runs in progress to checkpoint", metadata: ["running": "\(running)"])
             }
-        } onGracefulShutdown: {
+        } onGracefulShutdown: { [inbox] in
             inbox.wake()
         }
+        refuseControls()
         logger.notice("Daemon stopped")
     }
 
@@ -114,6 +135,14 @@ public final class Daemon: Service {
     /// Applies how a run ended: covered fire times move the job on; otherwise it is tried again
     /// after a backoff, with one log line per attempt.
     private func settle(_ ended: DaemonInbox.Ended, _ machine: inout SchedulerStateMachine) {
+        live.ended(ended.job)
+        if ended.manual {
+            machine.manualEnded(name: ended.job)
+            if case .couldNotStart(let problem, _) = ended.outcome {
+                logger.warning("Run could not start", metadata: ["job": "\(ended.job)", "error": "\(problem)"])
+            }
+            return
+        }
         let fireTime = machine.jobs[ended.job]?.runningFire
         switch ended.outcome {
         case .finished:
@@ -136,15 +165,18 @@ public final class Daemon: Service {
         }
     }
 
-    /// Runs one scheduled run on a state connection of its own; its lease stores the fire time
-    /// as covered if it ran to its end.
-    private func runScheduled(_ job: JobDefinition, options: RunOptions) async -> ScheduledRunOutcome {
+    /// Runs one run on a state connection of its own; for a scheduled run, its lease stores the
+    /// fire time as covered if it ran to its end.
+    func runJob(_ job: JobDefinition, options: RunOptions) async -> ScheduledRunOutcome {
         var logger = self.logger
         logger[metadataKey: "job"] = "\(job.name)"
         do {
             let state = try workspace.openState()
-            let runner = JobRunner(job: job, state: state, destination: try makeDestination(job), logger: logger)
+            let name = job.name, live = self.live
+            let runner = JobRunner(job: job, state: state, destination: try makeDestination(job), logger: logger,
+                                   progress: { counts, seconds in live.progress(name, rowsRead: counts.rowsRead, seconds: seconds) })
             let result = try await runner.run(options)
+            metrics?.recordRun(result, endedAt: now())
             if result.status == .failed, let message = result.errorMessage {
                 logger.error("Run failed", metadata: ["error": "\(message)", "run": "\(result.runID ?? 0)"])
             }
@@ -181,12 +213,14 @@ public final class Daemon: Service {
             let diagnostics = JobValidation.validate(path: path)
             var loaded = LoadedFile(modified: modified, size: size, job: nil)
             if diagnostics.contains(where: { $0.severity == .error }) {
+                loaded.problems = diagnostics.filter { $0.severity == .error }.map(\.description)
                 logger.error("Job file does not validate; left out until it does", metadata: [
                     "file": "\(Paths.display(path))", "problems": "\(diagnostics.filter { $0.severity == .error }.map(\.description).joined(separator: " | "))",
                 ])
             } else if let job = try? JobFileParser.load(path: path).0 {
                 if let other = files.first(where: { $0.key != path && $0.value.job?.name == job.name }) {
                     logger.error("Two job files use one name; left out", metadata: ["job": "\(job.name)", "file": "\(Paths.display(path))", "other": "\(Paths.display(other.key))"])
+                    loaded.problems = ["the job name '\(job.name)' is also declared by \(Paths.display(other.key)); give each job a unique 'name:'"]
                 } else {
                     loaded.job = job
                 }

@@ -6,10 +6,20 @@ final class DaemonInbox: Sendable {
     struct Ended: Sendable {
         var job: String
         var outcome: ScheduledRunOutcome
+        /// Started by a control request (the API), not for a fire time: the schedule is untouched.
+        var manual = false
+    }
+
+    /// A control request (from the HTTP API) for the loop, answered through `reply`.
+    struct Control: Sendable {
+        var job: String
+        var action: DaemonControlAction
+        var reply: @Sendable (DaemonControlReply) -> Void
     }
 
     private struct State {
         var ended: [Ended] = []
+        var controls: [Control] = []
         var signalled = false
         var waiter: CheckedContinuation<Void, Never>?
     }
@@ -25,6 +35,18 @@ final class DaemonInbox: Sendable {
         state.withLock { state in
             defer { state.ended.removeAll() }
             return state.ended
+        }
+    }
+
+    func post(_ control: Control) {
+        state.withLock { $0.controls.append(control) }
+        wake()
+    }
+
+    func takeControls() -> [Control] {
+        state.withLock { state in
+            defer { state.controls.removeAll() }
+            return state.controls
         }
     }
 

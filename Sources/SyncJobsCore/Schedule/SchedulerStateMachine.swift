@@ -76,6 +76,20 @@ package struct SchedulerStateMachine: Sendable {
         return (job.failedStarts, retryAt)
     }
 
+    /// A run asked for outside the schedule (the API) starts unless one is running; it covers no
+    /// fire time, and fire times that pass meanwhile wait for it to end.
+    package mutating func startManual(name: String) -> Bool {
+        guard let job = jobs[name], !job.running else { return false }
+        jobs[name]?.running = true
+        jobs[name]?.runningFire = nil
+        return true
+    }
+
+    /// A run started by `startManual` ended: the schedule is as it was.
+    package mutating func manualEnded(name: String) {
+        jobs[name]?.running = false
+    }
+
     /// A changed job file is tried at once, without waiting out the backoff.
     package mutating func retryNow(name: String) {
         jobs[name]?.failedStarts = 0

@@ -1,8 +1,8 @@
 import Foundation
 
-enum Format {
+package enum Format {
     /// 1234567 → "1,234,567"
-    static func count(_ n: Int) -> String {
+    package static func count(_ n: Int) -> String {
         let digits = String(n.magnitude)
         var out = ""
         for (i, c) in digits.enumerated() {
@@ -12,7 +12,7 @@ enum Format {
         return n < 0 ? "-" + out : out
     }
 
-    static func plural(_ n: Int, _ word: String, _ plural: String? = nil) -> String {
+    package static func plural(_ n: Int, _ word: String, _ plural: String? = nil) -> String {
         "\(count(n)) \(n == 1 ? word : plural ?? word + "s")"
     }
 
@@ -30,7 +30,7 @@ enum Format {
     }
 
     /// 90_000 → "90 s", 3_600_000 → "1 h", 172_800_000 → "2 d"
-    static func duration(millis: Int64) -> String {
+    package static func duration(millis: Int64) -> String {
         for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("min", 60_000), ("s", 1000)] where millis % size == 0 {
             return "\(millis / size) \(unit)"
         }

@@ -1,6 +1,6 @@
 import Foundation
 
-enum Paths {
+package enum Paths {
     /// Resolves `path` against `directory` unless it is absolute; `~` is not expanded on purpose
     /// (job files are shared between machines).
     static func resolve(_ path: String, against directory: String) -> String {
@@ -22,7 +22,7 @@ enum Paths {
     }
 
     /// Shortens a path for messages: relative to the working directory when below it.
-    static func display(_ path: String) -> String {
+    package static func display(_ path: String) -> String {
         let cwd = FileManager.default.currentDirectoryPath
         if path.hasPrefix(cwd + "/") { return String(path.dropFirst(cwd.count + 1)) }
         return path
