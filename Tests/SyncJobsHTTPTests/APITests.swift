@@ -27,7 +27,7 @@ extension HTTPFaceTests {
 
             let unknown = try await face.get("/api/jobs/nope")
             #expect(unknown.status == 404)
-            #expect(unknown.json?["error"] == .string("no job named 'nope' is loaded by this daemon; the jobs are app-events, fme-events, fme-impressions, looker-events, looker-users-explicit, looker-users, shop-users-full, shop-users"))
+            #expect(unknown.json?["error"] == .string("no job named 'nope' is loaded by this daemon; the jobs are app-events, fme-events, fme-impressions, looker-events, looker-users-explicit, looker-users, shop-users-full, shop-users, warehouse-users"))
             let badLimit = try await face.get("/api/jobs/shop-users-full/runs?limit=0")
             #expect(badLimit.status == 400)
             #expect(badLimit.json?["error"] == .string("limit must be a whole number of 1 or more; got 0"))

@@ -23,7 +23,7 @@ extension HTTPFaceTests {
                 #expect(try await waitFor(.seconds(10)) { try await browser.script("return location.pathname") == .string("/") })
                 let names = try await browser.script("return [...document.querySelectorAll('#jobs tbody tr')].map(r => r.dataset.job)")
                 #expect(names == .array(["app-events", "fme-events", "fme-impressions", "looker-events", "looker-users-explicit", "looker-users",
-                                         "shop-users-full", "shop-users"].map(Value.string)))
+                                         "shop-users-full", "shop-users", "warehouse-users"].map(Value.string)))
                 let state = try await browser.script("return document.querySelector('tr[data-job=\"shop-users\"] [data-field=state]').textContent")
                 #expect(state == .string("active"))
 
