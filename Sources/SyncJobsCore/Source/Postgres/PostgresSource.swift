@@ -20,7 +20,6 @@ import PostgresNIO
 /// starts); they wait on the driver's event loop, never on an event loop thread. The rows stream
 /// asynchronously with the driver's backpressure (`PostgresRowStream`).
 final class PostgresSource: OpenedSource {
-    static let iteratorAlias = "\"__syncjobs_iterator\""
     static let sourceAlias = "\"__syncjobs_source\""
     static let logger = Logger(label: "syncjobs.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
@@ -159,62 +158,40 @@ final class PostgresSource: OpenedSource {
     }
 
     /// The user's rows (as selected) with the normalized iterator as a last column.
-    private func normalized(_ window: ReadWindow, columns: String? = nil) -> String {
-        "SELECT \(columns ?? projections), \(iteratorExpression(window)) AS \(Self.iteratorAlias) FROM (\(baseSQL)) AS \(Self.sourceAlias)"
+    private func windowSQL(_ window: ReadWindow) -> WindowSQL {
+        WindowSQL(dialect: .postgres) { [baseSQL, projections] columns in
+            "SELECT \(columns ?? projections), \(self.iteratorExpression(window)) AS \(WindowSQL.iteratorAlias) FROM (\(baseSQL)) AS \(Self.sourceAlias)"
+        }
     }
 
-    /// The statement and its parameters for a read of `window`, as `SQLiteSource.readStatement`
-    /// (unreadable iterators first, where SQLite sorts its NULLs).
+    /// The statement and its parameters for a read of `window` (see `WindowSQL`).
     func readStatement(_ window: ReadWindow?) -> (sql: String, parameters: [IteratorValue]) {
         guard let window else { return ("SELECT \(projections) FROM (\(baseSQL)) AS \(Self.sourceAlias)", []) }
-        var predicate: String
-        var parameters: [IteratorValue] = []
-        if let upper = window.upper {
-            parameters.append(upper)
-            var range = "\(Self.iteratorAlias) \(window.upperExclusive ? "<" : "<=") $\(parameters.count)"
-            if let lower = window.lower {
-                parameters.append(lower)
-                range = "\(Self.iteratorAlias) >= $\(parameters.count) AND " + range
-            }
-            predicate = window.includeUnreadable ? "\(Self.iteratorAlias) IS NULL OR (\(range))" : range
-        } else {
-            predicate = window.includeUnreadable ? "\(Self.iteratorAlias) IS NULL" : "1 = 0"
-        }
-        let sql = "SELECT * FROM (\(normalized(window))) AS \"__syncjobs_rows\" WHERE \(predicate) ORDER BY \(Self.iteratorAlias) NULLS FIRST"
-        return (sql, parameters)
+        return windowSQL(window).read(window)
     }
 
     func highWatermark(_ window: ReadWindow) throws -> IteratorValue? {
-        var conditions = ["\(Self.iteratorAlias) IS NOT NULL"]
-        var parameters: [IteratorValue] = []
-        if let lower = window.lower {
-            parameters.append(lower)
-            conditions.append("\(Self.iteratorAlias) >= $\(parameters.count)")
-        }
-        if let ceiling = window.ceiling {
-            parameters.append(ceiling)
-            conditions.append("\(Self.iteratorAlias) <= $\(parameters.count)")
-        }
-        let sql = "SELECT max(\(Self.iteratorAlias)) FROM (\(normalized(window, columns: "1 AS \"one\""))) AS \"__syncjobs_rows\" WHERE \(conditions.joined(separator: " AND "))"
+        let (sql, parameters) = windowSQL(window).highWatermark(window)
         let result = try query(sql, parameters)
         guard let cell = result.rows.first?.first else { return nil }
         return Self.iteratorValue(cell)
     }
 
     func readDescription(_ window: ReadWindow?) -> String {
-        let (sql, parameters) = readStatement(window)
-        guard !parameters.isEmpty else { return sql }
-        let bound = parameters.enumerated().map { "$\($0.offset + 1) = \(JSONWriter.compact($0.element.sqlValue))" }
-        return sql + "\n-- with " + bound.joined(separator: ", ")
+        guard let window else { return readStatement(nil).sql }
+        let sql = windowSQL(window)
+        return sql.description(sql.read(window))
     }
 
     func countRows(_ window: ReadWindow?) throws -> Int {
-        let (sql, parameters) = readStatement(window)
-        return try count("SELECT count(*) FROM (\(sql)) AS \"__syncjobs_count\"", parameters)
+        guard let window else { return try count("SELECT count(*) FROM (\(readStatement(nil).sql)) AS \"__syncjobs_count\"", []) }
+        let (sql, parameters) = windowSQL(window).count(window)
+        return try count(sql, parameters)
     }
 
     func countRows(at value: IteratorValue, window: ReadWindow) throws -> Int {
-        try count("SELECT count(*) FROM (\(normalized(window, columns: "1 AS \"one\""))) AS \"__syncjobs_rows\" WHERE \(Self.iteratorAlias) = $1", [value])
+        let (sql, parameters) = windowSQL(window).count(at: value)
+        return try count(sql, parameters)
     }
 
     private func count(_ sql: String, _ parameters: [IteratorValue]) throws -> Int {

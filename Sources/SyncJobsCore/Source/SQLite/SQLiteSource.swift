@@ -12,7 +12,6 @@
 ///   would cost a full scan per page; SQLite's sort already takes a full copy, so this one costs
 ///   little more and keeps the one-snapshot guarantee.
 final class SQLiteSource: OpenedSource {
-    static let iteratorAlias = "\"__syncjobs_iterator\""
     static let sourceAlias = "\"__syncjobs_source\""
     /// How long opening waits for another connection's lock (SQLite's busy handler backs off
     /// between tries) before the run fails as locked.
@@ -141,68 +140,46 @@ final class SQLiteSource: OpenedSource {
     /// The user's rows with the normalized iterator as a last column. `LIMIT -1` keeps SQLite from
     /// flattening this subquery into the outer one, which would evaluate the iterator expression
     /// once for the filter, once for the sort and once for the result (measured: twice as slow).
-    private func normalized(_ window: ReadWindow, columns: String = "*") -> String {
-        "SELECT \(columns), \(iteratorExpression(window)) AS \(Self.iteratorAlias) FROM (\(baseSQL)) AS \(Self.sourceAlias) LIMIT -1"
+    private func windowSQL(_ window: ReadWindow) -> WindowSQL {
+        WindowSQL(dialect: .sqlite) { [baseSQL] columns in
+            "SELECT \(columns ?? "*"), \(self.iteratorExpression(window)) AS \(WindowSQL.iteratorAlias) FROM (\(baseSQL)) AS \(Self.sourceAlias) LIMIT -1"
+        }
     }
 
     /// The statement and its parameters for a read of `window`.
     func readStatement(_ window: ReadWindow?) -> (sql: String, parameters: [Value]) {
         guard let window else { return ("SELECT * FROM (\(baseSQL))", []) }
-        var predicate: String
-        var parameters: [Value] = []
-        if let upper = window.upper {
-            var range = "\(Self.iteratorAlias) \(window.upperExclusive ? "<" : "<=") ?\(parameters.count + 1)"
-            parameters.append(upper.sqlValue)
-            if let lower = window.lower {
-                range = "\(Self.iteratorAlias) >= ?\(parameters.count + 1) AND " + range
-                parameters.append(lower.sqlValue)
-            }
-            predicate = window.includeUnreadable ? "\(Self.iteratorAlias) IS NULL OR (\(range))" : range
-        } else {
-            predicate = window.includeUnreadable ? "\(Self.iteratorAlias) IS NULL" : "0"
-        }
-        let sql = "SELECT * FROM (\(normalized(window))) WHERE \(predicate) ORDER BY \(Self.iteratorAlias)"
-        return (sql, parameters)
+        let (sql, parameters) = windowSQL(window).read(window)
+        return (sql, parameters.map(\.sqlValue))
     }
 
     func highWatermark(_ window: ReadWindow) throws -> IteratorValue? {
-        var conditions = ["\(Self.iteratorAlias) IS NOT NULL"]
-        var parameters: [Value] = []
-        if let lower = window.lower {
-            parameters.append(lower.sqlValue)
-            conditions.append("\(Self.iteratorAlias) >= ?\(parameters.count)")
-        }
-        if let ceiling = window.ceiling {
-            parameters.append(ceiling.sqlValue)
-            conditions.append("\(Self.iteratorAlias) <= ?\(parameters.count)")
-        }
-        let sql = "SELECT max(\(Self.iteratorAlias)) FROM (\(normalized(window, columns: "1"))) WHERE \(conditions.joined(separator: " AND "))"
+        let (sql, parameters) = windowSQL(window).highWatermark(window)
         let statement = try prepare(sql)
-        try statement.bind(parameters)
+        try statement.bind(parameters.map(\.sqlValue))
         guard try statement.step() else { return nil }
         return IteratorValue(storage: try statement.value(at: 0))
     }
 
     func readDescription(_ window: ReadWindow?) -> String {
-        let (sql, parameters) = readStatement(window)
-        guard !parameters.isEmpty else { return sql }
-        let bound = parameters.enumerated().map { "?\($0.offset + 1) = \(JSONWriter.compact($0.element))" }
-        return sql + "\n-- with " + bound.joined(separator: ", ")
+        guard let window else { return readStatement(nil).sql }
+        let sql = windowSQL(window)
+        return sql.description(sql.read(window))
     }
 
     func countRows(_ window: ReadWindow?) throws -> Int {
-        let (sql, parameters) = readStatement(window)
-        let statement = try prepare("SELECT count(*) FROM (\(sql))")
-        try statement.bind(parameters)
-        guard try statement.step(), case .int(let n) = try statement.value(at: 0) else { return 0 }
-        return Int(n)
+        guard let window else { return try count(("SELECT count(*) FROM (\(baseSQL))", [])) }
+        return try count(windowSQL(window).count(window))
     }
 
     func countRows(at value: IteratorValue, window: ReadWindow) throws -> Int {
-        let sql = "SELECT count(*) FROM (\(normalized(window, columns: "1"))) WHERE \(Self.iteratorAlias) = ?1"
-        let statement = try prepare(sql)
-        try statement.bind([value.sqlValue])
-        guard try statement.step(), case .int(let n) = try statement.value(at: 0) else { return 0 }
+        try count(windowSQL(window).count(at: value))
+    }
+
+    private func count(_ statement: (sql: String, parameters: [IteratorValue])) throws -> Int {
+        let prepared = try prepare(statement.sql)
+        try prepared.bind(statement.parameters.map(\.sqlValue))
+        guard try prepared.step(), case .int(let n) = try prepared.value(at: 0) else { return 0 }
         return Int(n)
     }
 
