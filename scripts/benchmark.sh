@@ -52,13 +52,12 @@ PY
 # The engine against the fastest way to get the same table out of SQLite as JSON: a 12-column
 # event table, full sync to a file, against `sqlite3 -json` writing the table to a file on the same
 # disk. Median of 5 alternating pairs; the ratio is syncjobs' wall time over sqlite3's.
-vs_sqlite() {
-    command -v sqlite3 >/dev/null || { echo "vs sqlite3 -json: skipped (no sqlite3 command; apt-get install sqlite3)"; return; }
-    make_events12 "$WORK/data/events12.db" "$ROWS"
-    cat > "$WORK/jobs/sqlite-events-full.yaml" <<YAML
-name: sqlite-events-full
+# The 12-column event job both comparisons run: NAME and its source (YAML).
+events12_job() { # name source
+    cat > "$WORK/jobs/$1.yaml" <<YAML
+name: $1
 type: event
-source: { sqlite: ../data/events12.db, table: events }
+source: $2
 mapping:
   - { column: customer_id, to: user_identities.customer_id }
   - { column: email, to: user_identities.email }
@@ -68,8 +67,14 @@ mapping:
   - { column: os_version, to: device_info.os_version }
   - { ignore: id }
   - { column: \$unmapped, to: events.data.custom_attributes.* }
-destination: { path: ../out/sqlite-events-full.ndjson, environment: production }
+destination: { path: ../out/$1.ndjson, environment: production }
 YAML
+}
+
+vs_sqlite() {
+    command -v sqlite3 >/dev/null || { echo "vs sqlite3 -json: skipped (no sqlite3 command; apt-get install sqlite3)"; return; }
+    make_events12 "$WORK/data/events12.db" "$ROWS"
+    events12_job sqlite-events-full "{ sqlite: ../data/events12.db, table: events }"
     python3 - "$BIN" "$WORK" <<'PY'
 import os, statistics, subprocess, sys, time
 binary, work = sys.argv[1], sys.argv[2]
@@ -133,21 +138,7 @@ VACUUM ANALYZE events;
 SQL
     }
     pg_job() { # name database
-        cat > "$WORK/jobs/$1.yaml" <<YAML
-name: $1
-type: event
-source: { postgres: "${server%%/postgres\?*}/$2?sslmode=disable", table: events }
-mapping:
-  - { column: customer_id, to: user_identities.customer_id }
-  - { column: email, to: user_identities.email }
-  - { column: event_name, to: events.data.event_name }
-  - { column: occurred_at, to: events.data.timestamp_unixtime_ms }
-  - { column: platform, to: device_info.platform }
-  - { column: os_version, to: device_info.os_version }
-  - { ignore: id }
-  - { column: \$unmapped, to: events.data.custom_attributes.* }
-destination: { path: ../out/$1.ndjson, environment: production }
-YAML
+        events12_job "$1" "{ postgres: \"${server%%/postgres\?*}/$2?sslmode=disable\", table: events }"
     }
     make_pg_events12 events12 "$ROWS"
     pg_job pg-events-full events12

@@ -39,6 +39,8 @@ extension HTTPFaceTests {
                 #expect(appeared)
                 #expect(try await browser.script("return window.sameDocument") == .string("yes"))
                 #expect(try await browser.script("return document.querySelector('#history tr[data-run] td:nth-child(4)').textContent") == .string("200"))
+                #expect(try await browser.script("return document.querySelector('#history tr[data-run] td:nth-child(3) small').textContent")
+                        == .string("on \(ProcessInfo.processInfo.hostName) (pid \(getpid()))"))
                 #expect(try await browser.script("return document.getElementById('flash').textContent") == .string("shop-users: run started (trigger api)"))
                 #expect(try await waitFor(.seconds(10)) { try await browser.script("return document.querySelectorAll('#chart svg rect').length") == .int(2) })
                 #expect(try await browser.script("return document.querySelector('#rejected td:nth-child(2)')?.textContent") == .string("42"))

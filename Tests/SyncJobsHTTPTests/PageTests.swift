@@ -42,6 +42,8 @@ extension HTTPFaceTests {
             for run in runs {
                 #expect(page.body.contains("<tr data-run=\"\(run.id)\"><td data-label=\"Run\">#\(run.id) <small>api</small></td>"))
                 #expect(page.body.contains("<title>run #\(run.id) succeeded: sent 199, rejected 1</title>"))
+                // The daemon that ran it (in-process here: this test's host and pid).
+                #expect(page.body.contains("<br><small>on \(ProcessInfo.processInfo.hostName) (pid \(getpid()))</small></td>"))
             }
             #expect(page.body.contains("<td class=\"num\">42</td><td>every identity is null or empty (column &#39;customer_id&#39;, column &#39;email&#39;); a batch must identify its user</td>"))
             // Signed out on loopback: no buttons, a way to sign in.

@@ -60,9 +60,15 @@ enum JobPage {
 
     static func historyRow(_ run: RunRecord) -> String {
         "<tr data-run=\"\(run.id)\"><td data-label=\"Run\">#\(run.id) <small>\(PageKit.escape(run.trigger))</small></td><td data-label=\"Status\">\(PageKit.badge(run.status.rawValue))</td>"
-            + "<td data-label=\"Started\">\(PageKit.instant(run.startedAt))</td><td class=\"num\" data-label=\"Read\">\(Format.count(run.counts.rowsRead))</td>"
+            + "<td data-label=\"Started\">\(PageKit.instant(run.startedAt))\(process(run))</td><td class=\"num\" data-label=\"Read\">\(Format.count(run.counts.rowsRead))</td>"
             + "<td class=\"num\" data-label=\"Sent\">\(Format.count(run.counts.rowsSent))</td><td class=\"num\" data-label=\"Rejected\">\(Format.count(run.counts.rowsRejected))</td>"
             + "<td data-label=\"Error\">\(PageKit.escape(run.error ?? ""))</td></tr>"
+    }
+
+    /// Which daemon (or `jobs` command) ran it: several may share one state.
+    static func process(_ run: RunRecord) -> String {
+        guard let host = run.host, let pid = run.pid else { return "" }
+        return "<br><small>on \(PageKit.escape(host)) (pid \(pid))</small>"
     }
 
     static func button(_ label: String, action: String, job: String, csrf: String, secondary: Bool = false) -> String {
@@ -88,7 +94,7 @@ enum JobPage {
     /// Redraws the state and the history from the API while the page is open.
     static let script = """
     function row(x){return '<tr data-run="'+x.id+'"><td data-label="Run">#'+x.id+' <small>'+esc(x.trigger)+'</small></td><td data-label="Status">'+badge(x.status)+
-      '</td><td data-label="Started">'+esc(when(x.started_at))+'</td><td class="num" data-label="Read">'+fmt(x.rows_read)+'</td><td class="num" data-label="Sent">'+fmt(x.rows_sent)+
+      '</td><td data-label="Started">'+esc(when(x.started_at))+(x.host?'<br><small>on '+esc(x.host)+' (pid '+x.pid+')</small>':'')+'</td><td class="num" data-label="Read">'+fmt(x.rows_read)+'</td><td class="num" data-label="Sent">'+fmt(x.rows_sent)+
       '</td><td class="num" data-label="Rejected">'+fmt(x.rows_rejected)+'</td><td data-label="Error">'+esc(x.error)+'</td></tr>'}
     async function poll(){try{const p='/api/jobs/'+encodeURIComponent(JOB);
       const [r,runs,d]=await Promise.all([getJSON(p),getJSON(p+'/runs?limit=30'),getJSON('/api/daemon')]);
