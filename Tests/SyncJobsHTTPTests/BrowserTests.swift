@@ -5,10 +5,17 @@ import Testing
 /// The status page in a real browser (headless Chromium over WebDriver): the job table of the
 /// shipped jobs, Run now, and the new run appearing in the history without a reload.
 /// `scripts/test.sh` installs Chromium and sets `SYNCJOBS_BROWSER_TEST=required`, so there a
-/// missing browser fails the test; a plain `swift test` without Chromium skips it.
+/// missing browser fails the test, as it does with `CI` set; a plain `swift test` without
+/// Chromium skips it.
 extension HTTPFaceTests {
     @Suite struct BrowserTests {
-        static let required = ProcessInfo.processInfo.environment["SYNCJOBS_BROWSER_TEST"] == "required"
+        /// Required under scripts/test.sh, and wherever `CI` is set: there a missing browser fails.
+        static let required: Bool = {
+            let environment = ProcessInfo.processInfo.environment
+            if environment["SYNCJOBS_BROWSER_TEST"] == "required" { return true }
+            guard let ci = environment["CI"]?.lowercased() else { return false }
+            return !["", "0", "false", "no"].contains(ci)
+        }()
         static let installed = WebDriver.chromium != nil && WebDriver.chromedriver != nil
 
         @Test(.enabled(if: installed || required, "needs chromium and chromium-driver (apt-get install -y chromium chromium-driver, or run scripts/test.sh)"))
